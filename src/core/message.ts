@@ -60,3 +60,12 @@ export interface EngineReply {
   readonly failed: boolean;
   readonly locale: string;
 }
+
+/** The one entry point adapters call per incoming message (the engine implements it). */
+export interface MessageHandler {
+  /**
+   * Resolves to the reply, or null when the message is not for the bot (it may still be kept as group context).
+   * `onTyping` is called once generation starts so adapters can show a typing indicator.
+   */
+  handle(message: IncomingMessage, options?: { signal?: AbortSignal; onTyping?: () => void }): Promise<EngineReply | null>;
+}

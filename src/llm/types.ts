@@ -52,8 +52,11 @@ export interface Embedder {
   /** Stable identity recorded beside every vector, e.g. 'builtin:ngram-v1' or 'openai:text-embedding-3-small'. */
   readonly id: string;
   readonly dimension: number;
-  /** Unit-length vectors, one per text, in order. */
-  embed(texts: readonly string[], options?: { signal?: AbortSignal }): Promise<Float32Array[]>;
+  /**
+   * Unit-length vectors, one per text, in order. `purpose` lets models that were trained with prefixes
+   * (e5's "query: " / "passage: ") embed searches and stored texts differently; others ignore it.
+   */
+  embed(texts: readonly string[], options?: { signal?: AbortSignal; purpose?: 'query' | 'document' }): Promise<Float32Array[]>;
 }
 
 export type LlmFailureKind = 'connection' | 'timeout' | 'rate-limit' | 'server' | 'client' | 'aborted' | 'bad-response';
