@@ -56,8 +56,8 @@ export interface EngineReply {
   readonly characterId: string;
   readonly characterName: string;
   readonly text: string;
-  /** True when the LLM failed for good and `text` is the localized apology. */
-  readonly failed: boolean;
+  /** Set when the LLM failed for good: `text` is then the localized apology and this says why. */
+  readonly failure: { readonly kind: string; readonly reason: string } | null;
   readonly locale: string;
 }
 

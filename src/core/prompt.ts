@@ -1,0 +1,179 @@
+/**
+ * The one prompt layout. Every prompt omoide sends is assembled here, from named sections, each under its own token
+ * budget, and the whole never exceeds the model's context window minus the reply reserve.
+ *
+ * Layout (messages in order):
+ *   1. system   — role-play rules, then "## <heading>" blocks in this order:
+ *                 persona (description, personality, scenario, the card's system_prompt)     budget: system
+ *                 world (the shared world the character lives in)                              budget: world
+ *                 lorebook (world-info entries triggered by recent messages)                   budget: lorebook
+ *                 memories (portrait, self-concept, recalled memories of the speaker)          budget: memories
+ *                 scenes (classic script lines nearest to what was said, as few-shot scenes)   budget: scenes
+ *                 examples (the card's example dialogues)                                      budget: examples
+ *   2. history  — earlier messages oldest first, people's lines as "Name: text"               budget: history
+ *   3. current  — the message being answered, "Name: text"                                    budget: current
+ *   4. system   — the card's post_history_instructions, when it has them (counted in system)
+ *
+ * Space is handed out in priority order — current, system, memories, lorebook, world, scenes, examples, history —
+ * each section taking at most its budget and what is left; history is filled newest first, so the oldest lines drop
+ * first. Optional sections take "items" best first and keep whole items only.
+ */
+import type { Character } from '../characters/character.js';
+import { resolveMacros } from '../characters/macros.js';
+import type { PromptBudgets } from '../config.js';
+import type { ChatMessage } from '../llm/types.js';
+import type { Translator } from './i18n.js';
+import { countTokens, messageOverheadTokens, truncateToTokens } from './tokens.js';
+
+export type SectionName = keyof PromptBudgets;
+export type ContextSectionName = 'world' | 'lorebook' | 'memories' | 'scenes';
+
+export interface HistoryLine {
+  readonly role: 'user' | 'assistant';
+  readonly speakerName: string;
+  readonly content: string;
+  /** counted once when stored, so the prompt never re-counts old messages */
+  readonly tokenCount: number;
+}
+
+export interface PromptInput {
+  readonly character: Character;
+  /** display name of the person being answered */
+  readonly userName: string;
+  readonly isGroup: boolean;
+  readonly locale: string;
+  readonly translator: Translator;
+  /** items best first, filled by the engine's context providers */
+  readonly context: Partial<Record<ContextSectionName, readonly string[]>>;
+  /** oldest first, without the current message */
+  readonly history: readonly HistoryLine[];
+  readonly current: { readonly speakerName: string; readonly content: string };
+  readonly budgets: PromptBudgets;
+  readonly contextWindow: number;
+  readonly replyReserve: number;
+}
+
+export interface SectionReport {
+  readonly tokens: number;
+  readonly items: number;
+  readonly dropped: number;
+}
+
+export interface BuiltPrompt {
+  readonly messages: ChatMessage[];
+  readonly sections: Readonly<Record<SectionName, SectionReport>>;
+  readonly totalTokens: number;
+}
+
+const emptyReport: SectionReport = { tokens: 0, items: 0, dropped: 0 };
+
+function headed(heading: string, body: string): string {
+  return `## ${heading}\n${body}`;
+}
+
+/** Packs whole items best-first under a budget; the heading is only paid for when something fits. */
+function packItems(heading: string, items: readonly string[], budget: number): { text: string; report: SectionReport } {
+  const headingCost = countTokens(`## ${heading}\n`) + 1;
+  let used = headingCost;
+  const kept: string[] = [];
+  for (const item of items) {
+    const cost = countTokens(item) + 1;
+    if (used + cost <= budget) {
+      kept.push(item);
+      used += cost;
+    }
+  }
+  if (kept.length === 0) return { text: '', report: { tokens: 0, items: 0, dropped: items.length } };
+  return { text: headed(heading, kept.join('\n\n')), report: { tokens: used, items: kept.length, dropped: items.length - kept.length } };
+}
+
+export function buildPrompt(input: PromptInput): BuiltPrompt {
+  const { character, translator, locale } = input;
+  const names = { char: character.name, user: input.userName };
+  const fill = (text: string) => resolveMacros(text, names);
+  const t = (key: string, params: Record<string, string> = {}) => translator.t(locale, `prompt.${key}`, { ...names, ...params });
+
+  let remaining = input.contextWindow - input.replyReserve;
+  const sections: Record<SectionName, SectionReport> = {
+    system: emptyReport, world: emptyReport, lorebook: emptyReport, memories: emptyReport,
+    scenes: emptyReport, examples: emptyReport, history: emptyReport, current: emptyReport,
+  };
+  const take = (name: SectionName) => Math.max(0, Math.min(input.budgets[name], remaining));
+
+  // current: always present; an over-long message is cut rather than pushing everything else out.
+  const currentBudget = take('current') - messageOverheadTokens;
+  const currentText = truncateToTokens(`${input.current.speakerName}: ${input.current.content}`, currentBudget);
+  const currentTokens = countTokens(currentText) + messageOverheadTokens;
+  sections.current = { tokens: currentTokens, items: 1, dropped: 0 };
+  remaining -= currentTokens;
+
+  // system: rules and persona, plus post-history instructions, under one budget.
+  const where = input.isGroup ? t('where-group') : t('where-direct');
+  const personaParts = [
+    t('rules', { where, language: t('language') }),
+    character.description && headed(t('persona'), fill(character.description)),
+    character.personality && headed(t('personality'), fill(character.personality)),
+    character.scenario && headed(t('scenario'), fill(character.scenario)),
+    character.systemPrompt && headed(t('instructions'), fill(character.systemPrompt)),
+  ].filter(Boolean);
+  const postHistory = character.postHistoryInstructions ? fill(character.postHistoryInstructions) : '';
+  const systemBudget = take('system') - messageOverheadTokens - (postHistory ? messageOverheadTokens : 0);
+  const postHistoryText = truncateToTokens(postHistory, Math.floor(systemBudget / 4));
+  const personaText = truncateToTokens(personaParts.join('\n\n'), systemBudget - countTokens(postHistoryText));
+  const systemTokens =
+    countTokens(personaText) + messageOverheadTokens + (postHistoryText ? countTokens(postHistoryText) + messageOverheadTokens : 0);
+  sections.system = { tokens: systemTokens, items: personaParts.length, dropped: 0 };
+  remaining -= systemTokens;
+
+  const blocks: string[] = [personaText];
+  const contextHeadings: Record<ContextSectionName, string> = {
+    memories: t('memories'),
+    lorebook: t('lorebook'),
+    world: t('world'),
+    scenes: t('scenes'),
+  };
+  const packed: Partial<Record<SectionName, string>> = {};
+  for (const name of ['memories', 'lorebook', 'world', 'scenes'] as const) {
+    const items = (input.context[name] ?? []).map(fill);
+    const { text, report } = packItems(contextHeadings[name], items, take(name));
+    sections[name] = report;
+    remaining -= report.tokens;
+    packed[name] = text;
+  }
+  const exampleUser = t('example-user');
+  const exampleItems = character.exampleDialogues.map((dialogue) =>
+    dialogue.map((turn) => `${turn.speaker === 'user' ? exampleUser : character.name}: ${fill(turn.text)}`).join('\n'),
+  );
+  const examples = packItems(t('examples'), exampleItems, take('examples'));
+  sections.examples = examples.report;
+  remaining -= examples.report.tokens;
+
+  // Reading order differs from priority order: world knowledge first, then memories, scenes and examples.
+  for (const text of [packed.world, packed.lorebook, packed.memories, packed.scenes, examples.text]) if (text) blocks.push(text);
+
+  // history: newest first until the budget is spent, then back into reading order.
+  const historyBudget = take('history');
+  let historyTokens = 0;
+  const historyMessages: ChatMessage[] = [];
+  let kept = 0;
+  for (let index = input.history.length - 1; index >= 0; index--) {
+    const line = input.history[index]!;
+    const prefix = line.role === 'user' ? `${line.speakerName}: ` : '';
+    const cost = line.tokenCount + (prefix ? countTokens(prefix) : 0) + messageOverheadTokens;
+    if (historyTokens + cost > historyBudget) break;
+    historyTokens += cost;
+    historyMessages.push({ role: line.role, content: prefix + line.content });
+    kept++;
+  }
+  historyMessages.reverse();
+  sections.history = { tokens: historyTokens, items: kept, dropped: input.history.length - kept };
+
+  const messages: ChatMessage[] = [
+    { role: 'system', content: blocks.join('\n\n') },
+    ...historyMessages,
+    { role: 'user', content: currentText },
+  ];
+  if (postHistoryText) messages.push({ role: 'system', content: postHistoryText });
+  const totalTokens = Object.values(sections).reduce((sum, report) => sum + report.tokens, 0);
+  return { messages, sections, totalTokens };
+}

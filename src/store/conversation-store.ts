@@ -1,0 +1,192 @@
+/**
+ * Users, conversations, messages and per-channel character choice. Statements are prepared once; each logical write
+ * is one transaction.
+ */
+import type { SqliteDatabase } from './db.js';
+
+export interface ConversationKey {
+  readonly platform: string;
+  /** '' outside servers/groups */
+  readonly guildId: string;
+  readonly channelId: string;
+  readonly characterId: string;
+}
+
+export interface StoredMessage {
+  readonly id: number;
+  readonly conversationId: number;
+  readonly userId: number | null;
+  readonly role: 'user' | 'assistant';
+  readonly speakerName: string;
+  readonly content: string;
+  readonly tokenCount: number;
+  readonly platformMessageId: string | null;
+  readonly failed: boolean;
+  readonly createdAt: number;
+}
+
+export interface NewUserMessage {
+  readonly conversation: ConversationKey;
+  readonly platformUserId: string;
+  readonly displayName: string;
+  readonly content: string;
+  readonly tokenCount: number;
+  readonly platformMessageId: string | null;
+  readonly createdAt: number;
+}
+
+export interface NewAssistantMessage {
+  readonly conversationId: number;
+  readonly speakerName: string;
+  readonly content: string;
+  readonly tokenCount: number;
+  readonly replyToMessageId: number;
+  readonly failed: boolean;
+  readonly createdAt: number;
+}
+
+interface MessageRow {
+  id: number;
+  conversation_id: number;
+  user_id: number | null;
+  role: 'user' | 'assistant';
+  speaker_name: string;
+  content: string;
+  token_count: number;
+  platform_message_id: string | null;
+  failed: number;
+  created_at: number;
+}
+
+function toStoredMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    userId: row.user_id,
+    role: row.role,
+    speakerName: row.speaker_name,
+    content: row.content,
+    tokenCount: row.token_count,
+    platformMessageId: row.platform_message_id,
+    failed: row.failed === 1,
+    createdAt: row.created_at,
+  };
+}
+
+export class ConversationStore {
+  private readonly upsertUserStatement;
+  private readonly upsertConversationStatement;
+  private readonly insertMessageStatement;
+  private readonly touchConversationStatement;
+  private readonly recentMessagesStatement;
+  private readonly findUserStatement;
+  private readonly getChannelCharacterStatement;
+  private readonly setChannelCharacterStatement;
+  private readonly countMessagesStatement;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.upsertUserStatement = db.prepare<[string, string, string, number, number], { id: number }>(`
+      INSERT INTO users (platform, platform_user_id, display_name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (platform, platform_user_id) DO UPDATE SET
+        display_name = excluded.display_name,
+        updated_at = max(users.updated_at, excluded.updated_at)
+      RETURNING id`);
+    this.upsertConversationStatement = db.prepare<[string, string, string, string, number, number], { id: number }>(`
+      INSERT INTO conversations (platform, guild_id, channel_id, character_id, created_at, last_message_at)
+      VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (platform, guild_id, channel_id, character_id) DO UPDATE SET
+        last_message_at = max(conversations.last_message_at, excluded.last_message_at)
+      RETURNING id`);
+    this.insertMessageStatement = db.prepare(`
+      INSERT INTO messages (conversation_id, user_id, role, speaker_name, content, token_count, platform_message_id,
+                            reply_to_message_id, failed, created_at)
+      VALUES (@conversationId, @userId, @role, @speakerName, @content, @tokenCount, @platformMessageId,
+              @replyToMessageId, @failed, @createdAt)`);
+    this.touchConversationStatement = db.prepare<[number, number]>(
+      `UPDATE conversations SET last_message_at = max(last_message_at, ?) WHERE id = ?`,
+    );
+    // Newest first so LIMIT keeps the most recent; the caller reverses into reading order.
+    this.recentMessagesStatement = db.prepare<[number, number], MessageRow>(`
+      SELECT id, conversation_id, user_id, role, speaker_name, content, token_count, platform_message_id, failed, created_at
+      FROM messages WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`);
+    this.findUserStatement = db.prepare<[string, string], { id: number; display_name: string }>(
+      `SELECT id, display_name FROM users WHERE platform = ? AND platform_user_id = ?`,
+    );
+    this.getChannelCharacterStatement = db.prepare<[string, string, string], { character_id: string }>(
+      `SELECT character_id FROM channel_characters WHERE platform = ? AND guild_id = ? AND channel_id = ?`,
+    );
+    this.setChannelCharacterStatement = db.prepare<[string, string, string, string, number]>(`
+      INSERT INTO channel_characters (platform, guild_id, channel_id, character_id, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (platform, guild_id, channel_id) DO UPDATE SET
+        character_id = excluded.character_id, updated_at = excluded.updated_at`);
+    this.countMessagesStatement = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM messages`);
+  }
+
+  /** Stores an incoming user message, creating the user and conversation as needed, in one transaction. */
+  readonly recordUserMessage = (message: NewUserMessage): { userId: number; conversationId: number; messageId: number } =>
+    this.db.transaction(() => {
+      const { conversation: key } = message;
+      const userId = this.upsertUserStatement.get(
+        key.platform, message.platformUserId, message.displayName, message.createdAt, message.createdAt,
+      )!.id;
+      const conversationId = this.upsertConversationStatement.get(
+        key.platform, key.guildId, key.channelId, key.characterId, message.createdAt, message.createdAt,
+      )!.id;
+      const messageId = Number(
+        this.insertMessageStatement.run({
+          conversationId,
+          userId,
+          role: 'user',
+          speakerName: message.displayName,
+          content: message.content,
+          tokenCount: message.tokenCount,
+          platformMessageId: message.platformMessageId,
+          replyToMessageId: null,
+          failed: 0,
+          createdAt: message.createdAt,
+        }).lastInsertRowid,
+      );
+      return { userId, conversationId, messageId };
+    })();
+
+  readonly recordAssistantMessage = (message: NewAssistantMessage): number =>
+    this.db.transaction(() => {
+      const id = Number(
+        this.insertMessageStatement.run({
+          conversationId: message.conversationId,
+          userId: null,
+          role: 'assistant',
+          speakerName: message.speakerName,
+          content: message.content,
+          tokenCount: message.tokenCount,
+          platformMessageId: null,
+          replyToMessageId: message.replyToMessageId,
+          failed: message.failed ? 1 : 0,
+          createdAt: message.createdAt,
+        }).lastInsertRowid,
+      );
+      this.touchConversationStatement.run(message.createdAt, message.conversationId);
+      return id;
+    })();
+
+  /** The latest `limit` messages of a conversation, oldest first. */
+  recentMessages(conversationId: number, limit: number): StoredMessage[] {
+    return this.recentMessagesStatement.all(conversationId, limit).map(toStoredMessage).reverse();
+  }
+
+  findUserId(platform: string, platformUserId: string): number | null {
+    return this.findUserStatement.get(platform, platformUserId)?.id ?? null;
+  }
+
+  channelCharacter(platform: string, guildId: string, channelId: string): string | null {
+    return this.getChannelCharacterStatement.get(platform, guildId, channelId)?.character_id ?? null;
+  }
+
+  setChannelCharacter(platform: string, guildId: string, channelId: string, characterId: string, now: number): void {
+    this.setChannelCharacterStatement.run(platform, guildId, channelId, characterId, now);
+  }
+
+  messageCount(): number {
+    return this.countMessagesStatement.get()!.n;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Opening the database: pragmas once, sqlite-vec loaded, migrations applied in order. Everything that touches SQL
+ * lives under src/store/.
+ */
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreError } from '../core/errors.js';
+import { migrations } from './migrations/index.js';
+
+export type SqliteDatabase = Database.Database;
+
+export function openDatabase(path: string): SqliteDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  sqliteVec.load(db);
+  applyMigrations(db);
+  return db;
+}
+
+export function schemaVersion(db: SqliteDatabase): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Each migration runs in its own immediate transaction that also bumps user_version, so a crash never leaves half. */
+export function applyMigrations(db: SqliteDatabase): void {
+  const current = schemaVersion(db);
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new StoreError(
+      `the database schema is version ${current}, newer than this omoide understands (${latest}); upgrade omoide or use another data directory`,
+    );
+  }
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}

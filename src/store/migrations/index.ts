@@ -1,0 +1,11 @@
+import type Database from 'better-sqlite3';
+import { init } from './0010-init.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(db: Database.Database): void;
+}
+
+/** Ordered by version; append, never edit a migration that has shipped. */
+export const migrations: readonly Migration[] = [init];

@@ -1,0 +1,255 @@
+/**
+ * A loopback fake of Discord for tests: REST under /api/v10 and a v10 JSON gateway on one port, enough for a real
+ * discord.js 14 Client to log in, receive messages and interactions, and answer. Every REST call is recorded.
+ * Wire facts (and pitfalls) in /work/shared/PLATFORMS.md.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface FakeUser {
+  id: string;
+  username: string;
+  global_name?: string | null;
+  bot?: boolean;
+}
+export interface FakeGuild {
+  id: string;
+  name: string;
+  channels: { id: string; name: string }[];
+}
+export interface RecordedRequest {
+  method: string;
+  /** Path after /api/v10, percent-decoded (`/webhooks/app/token/messages/@original`). */
+  path: string;
+  query: URLSearchParams;
+  /** The JSON body, or `payload_json` of a multipart body. */
+  body: unknown;
+  files: { field: string; name: string; content: string }[];
+}
+export interface MessageInput {
+  channelId: string;
+  /** null: a DM. */
+  guildId: string | null;
+  author: FakeUser;
+  content: string;
+  id?: string;
+  mentions?: FakeUser[];
+  nick?: string | null;
+  /** Makes it a reply to this message (as Discord includes it in MESSAGE_CREATE). */
+  referencedMessage?: Record<string, unknown>;
+  timestamp?: string;
+}
+export interface InteractionInput {
+  channelId: string;
+  guildId: string | null;
+  user: FakeUser;
+  name: string;
+  subcommand?: string;
+  options?: { name: string; type: number; value: string | boolean }[];
+  /** Permission bits as Discord sends them, e.g. '32' for Manage Server. */
+  permissions?: string;
+  locale?: string;
+}
+export type FakeDiscord = Awaited<ReturnType<typeof startFakeDiscord>>;
+
+let sequence = 1_000_000n;
+/** Increasing snowflake-shaped ids, unique across fakes in one process. */
+export function nextSnowflake(): string {
+  sequence += 1n;
+  return ((1_700_000_000_000n - 1_420_070_400_000n) << 22n | sequence).toString();
+}
+
+export async function startFakeDiscord(
+  options: { bot?: FakeUser; applicationId?: string; guilds?: FakeGuild[] } = {},
+) {
+  const bot: FakeUser = options.bot ?? { id: '100000000000000001', username: 'omoide', bot: true };
+  const applicationId = options.applicationId ?? bot.id;
+  const guilds = options.guilds ?? [{ id: '200000000000000001', name: 'Guild', channels: [{ id: '300000000000000001', name: 'general' }] }];
+  const requests: RecordedRequest[] = [];
+  const sentMessages: Record<string, unknown>[] = [];
+  const sockets = new Set<WebSocket>();
+  const waiters: { predicate: (request: RecordedRequest) => boolean; resolve: (request: RecordedRequest) => void }[] = [];
+  let seq = 0;
+
+  const userPayload = (user: FakeUser) => ({
+    id: user.id, username: user.username, global_name: user.global_name ?? null, discriminator: '0',
+    avatar: null, bot: user.bot ?? false,
+  });
+  const messagePayload = (channelId: string, body: Record<string, unknown>) => {
+    const reference = body.message_reference as { message_id?: string } | undefined;
+    const message = {
+      id: nextSnowflake(), channel_id: channelId, author: userPayload(bot), content: body.content ?? '',
+      timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [],
+      mention_roles: [], attachments: [], embeds: [], pinned: false, flags: 0, type: reference ? 19 : 0,
+      ...(reference && { message_reference: { ...reference, channel_id: channelId } }),
+    };
+    sentMessages.push(message);
+    return message;
+  };
+
+  function send(socket: WebSocket, payload: Record<string, unknown>): void {
+    socket.send(JSON.stringify(payload));
+  }
+  function dispatch(type: string, data: unknown): void {
+    for (const socket of sockets) send(socket, { op: 0, t: type, s: ++seq, d: data });
+  }
+
+  function route(method: string, path: string, body: Record<string, unknown>): [number, unknown] {
+    let match: RegExpMatchArray | null;
+    if (method === 'GET' && path === '/gateway/bot') {
+      return [200, { url: `ws://127.0.0.1:${port}/gateway`, shards: 1,
+        session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } }];
+    }
+    if (method === 'GET' && path === '/users/@me') return [200, userPayload(bot)];
+    if (method === 'POST' && (match = path.match(/^\/channels\/(\d+)\/messages$/))) return [200, messagePayload(match[1]!, body)];
+    if (method === 'POST' && /^\/channels\/\d+\/typing$/.test(path)) return [204, null];
+    if (method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) {
+      const commands = Array.isArray(body) ? body : [];
+      return [200, commands.map((command: Record<string, unknown>) => ({ ...command, id: nextSnowflake(), application_id: applicationId, version: nextSnowflake() }))];
+    }
+    if (method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return [204, null];
+    if ((match = path.match(/^\/webhooks\/\d+\/[^/]+(\/messages\/@original)?$/)) && (method === 'POST' || method === 'PATCH')) {
+      return [200, messagePayload('0', body)];
+    }
+    return [404, { message: '404: Not Found', code: 0 }];
+  }
+
+  async function onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const path = decodeURIComponent(url.pathname.replace(/^\/api\/v10/, ''));
+    const contentType = request.headers['content-type'] ?? '';
+    let body: unknown = null;
+    const files: RecordedRequest['files'] = [];
+    if (contentType.startsWith('multipart/form-data')) {
+      // undici's Response parses multipart exactly as a server would.
+      const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+      for (const [field, value] of form) {
+        if (typeof value === 'string') {
+          if (field === 'payload_json') body = JSON.parse(value);
+        } else {
+          files.push({ field, name: value.name, content: await value.text() });
+        }
+      }
+    } else if (raw.length > 0) {
+      body = JSON.parse(raw.toString('utf8'));
+    }
+    const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query: url.searchParams, body, files };
+    requests.push(recorded);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(recorded)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(recorded);
+      }
+    }
+    const [status, payload] = route(recorded.method, path, (body ?? {}) as Record<string, unknown>);
+    // A 204 must carry no content-type: @discordjs/rest would try to parse an empty JSON body and crash.
+    if (status === 204) response.writeHead(204).end();
+    else response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+  }
+
+  const server = createServer((request, response) => {
+    onRequest(request, response).catch((error: unknown) => {
+      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(error), code: 0 }));
+    });
+  });
+  const gateway = new WebSocketServer({ server, path: '/gateway' });
+  gateway.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    send(socket, { op: 10, d: { heartbeat_interval: 41_250 } });
+    socket.on('message', (data) => {
+      const packet = JSON.parse(String(data)) as { op: number };
+      if (packet.op === 1) send(socket, { op: 11 });
+      if (packet.op !== 2) return;
+      send(socket, { op: 0, t: 'READY', s: ++seq, d: {
+        v: 10, user: userPayload(bot), guilds: guilds.map((guild) => ({ id: guild.id, unavailable: true })),
+        session_id: 'fake-session', resume_gateway_url: `ws://127.0.0.1:${port}/gateway`,
+        application: { id: applicationId, flags: 0 },
+      } });
+      for (const guild of guilds) {
+        send(socket, { op: 0, t: 'GUILD_CREATE', s: ++seq, d: {
+          id: guild.id, name: guild.name, unavailable: false, owner_id: '1', member_count: 2, large: false,
+          joined_at: new Date(0).toISOString(), features: [], emojis: [], stickers: [], members: [], presences: [],
+          voice_states: [], threads: [], roles: [{ id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false }],
+          channels: guild.channels.map((channel, position) => ({ id: channel.id, name: channel.name, type: 0, position, guild_id: guild.id, permission_overwrites: [] })),
+        } });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    bot,
+    applicationId,
+    guilds,
+    requests,
+    sentMessages,
+    apiBase: `http://127.0.0.1:${port}/api`,
+
+    /** Sends MESSAGE_CREATE; mentions of the bot in `content` are added to `mentions` as Discord does. */
+    dispatchMessage(input: MessageInput): Record<string, unknown> {
+      const mentions = [...(input.mentions ?? [])];
+      if (new RegExp(`<@!?${bot.id}>`).test(input.content) && !mentions.some((user) => user.id === bot.id)) mentions.push(bot);
+      const referenced = input.referencedMessage;
+      const message = {
+        id: input.id ?? nextSnowflake(), channel_id: input.channelId, author: userPayload(input.author),
+        content: input.content, timestamp: input.timestamp ?? new Date().toISOString(), edited_timestamp: null,
+        tts: false, mention_everyone: false, mentions: mentions.map(userPayload), mention_roles: [], attachments: [],
+        embeds: [], pinned: false, flags: 0, type: referenced ? 19 : 0,
+        ...(input.guildId !== null
+          ? { guild_id: input.guildId, member: { nick: input.nick ?? null, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false } }
+          : { channel_type: 1 }),
+        ...(referenced && {
+          message_reference: { type: 0, message_id: referenced.id, channel_id: input.channelId, ...(input.guildId && { guild_id: input.guildId }) },
+          referenced_message: referenced,
+        }),
+      };
+      dispatch('MESSAGE_CREATE', message);
+      return message;
+    },
+
+    /** Sends INTERACTION_CREATE for a chat-input command; returns the interaction id and token. */
+    dispatchInteraction(input: InteractionInput): { id: string; token: string } {
+      const id = nextSnowflake();
+      const token = `token-${id}`;
+      const options = input.subcommand ? [{ name: input.subcommand, type: 1, options: input.options ?? [] }] : (input.options ?? []);
+      dispatch('INTERACTION_CREATE', {
+        id, token, application_id: applicationId, type: 2, version: 1, locale: input.locale ?? 'en-US',
+        data: { id: nextSnowflake(), name: input.name, type: 1, options },
+        channel_id: input.channelId, channel: { id: input.channelId, type: input.guildId ? 0 : 1 },
+        entitlements: [], authorizing_integration_owners: {}, app_permissions: '0', context: input.guildId ? 0 : 1,
+        ...(input.guildId
+          ? { guild_id: input.guildId, guild_locale: 'en-US', member: { user: userPayload(input.user), nick: null, roles: [],
+              joined_at: new Date(0).toISOString(), permissions: input.permissions ?? '0', deaf: false, mute: false, flags: 0 } }
+          : { user: userPayload(input.user) }),
+      });
+      return { id, token };
+    },
+
+    /** Resolves with the first recorded request (past or future) matching `predicate`. */
+    waitForRequest(predicate: (request: RecordedRequest) => boolean, timeoutMs = 5_000): Promise<RecordedRequest> {
+      const seen = requests.find(predicate);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`fake discord: no matching request within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = { predicate, resolve: (request: RecordedRequest) => { clearTimeout(timer); resolve(request); } };
+        waiters.push(waiter);
+      });
+    },
+
+    async close(): Promise<void> {
+      for (const socket of sockets) socket.terminate();
+      await new Promise<void>((resolve) => gateway.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Character } from '../../src/characters/character.js';
+
+/** A complete Character for tests that do not care about loading one from disk. */
+export function makeCharacter(overrides: Partial<Character> = {}): Character {
+  return {
+    id: 'tester',
+    name: 'Tess',
+    aliases: ['T'],
+    language: 'en-US',
+    description: '{{char}} is a patient test pilot who talks to {{user}} about aeroplanes.',
+    personality: 'calm, precise',
+    scenario: 'A hangar at dawn.',
+    worldId: null,
+    greeting: 'Morning, {{user}}.',
+    alternateGreetings: [],
+    exampleDialogues: [[{ speaker: 'user', text: 'Is it safe?' }, { speaker: 'char', text: 'Safer than breakfast, {{user}}.' }]],
+    systemPrompt: '',
+    postHistoryInstructions: '',
+    tags: [],
+    creator: 'omoide tests',
+    characterVersion: '1',
+    model: {},
+    extensions: {},
+    directory: '/nowhere/tester',
+    file: '/nowhere/tester/character.yaml',
+    ...overrides,
+  };
+}
