@@ -17,6 +17,7 @@ const budgetsSchema = z
     system: positiveInt.default(1200),
     world: positiveInt.default(600),
     lorebook: positiveInt.default(600),
+    portrait: positiveInt.default(400),
     memories: positiveInt.default(1500),
     scenes: positiveInt.default(1500),
     examples: positiveInt.default(600),

@@ -9,7 +9,7 @@ import { makeCharacter } from './helpers/character.js';
 
 const translator = loadTranslator(localesDirectory);
 const budgets: PromptBudgets = {
-  system: 1200, world: 600, lorebook: 600, memories: 1500, scenes: 1500, examples: 600, history: 3000, current: 1000,
+  system: 1200, world: 600, lorebook: 600, portrait: 400, memories: 1500, scenes: 1500, examples: 600, history: 3000, current: 1000,
 };
 
 function line(role: 'user' | 'assistant', speakerName: string, content: string): HistoryLine {

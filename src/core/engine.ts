@@ -46,6 +46,8 @@ export interface Turn {
 export interface ContextProvider {
   readonly section: ContextSectionName;
   collect(turn: Turn): Promise<readonly string[]> | readonly string[];
+  /** Told which of its items made it into the prompt (indexes into what collect returned), e.g. to strengthen them. */
+  included?(turn: Turn, indexes: readonly number[]): void;
 }
 
 /** Told about every answered turn (e.g. to archive it as memory). Failures are logged, never shown to users. */
@@ -128,9 +130,12 @@ export function createEngine(dependencies: EngineDependencies): Engine {
     const turn: Turn = { message: { ...message, text }, character, ...stored, history, locale };
 
     const context: Partial<Record<ContextSectionName, string[]>> = {};
+    const contributions: { provider: ContextProvider; offset: number; count: number }[] = [];
     for (const provider of providers) {
       const items = await provider.collect(turn);
-      (context[provider.section] ??= []).push(...items);
+      const section = (context[provider.section] ??= []);
+      contributions.push({ provider, offset: section.length, count: items.length });
+      section.push(...items);
     }
     const prompt = buildPrompt({
       character,
@@ -146,6 +151,11 @@ export function createEngine(dependencies: EngineDependencies): Engine {
       replyReserve: character.model.maxReplyTokens ?? settings.maxReplyTokens,
     });
     logger.debug('prompt built', { character: character.id, tokens: prompt.totalTokens, sections: prompt.sections });
+    for (const { provider, offset, count } of contributions) {
+      if (!provider.included) continue;
+      const kept = (prompt.keptItems[provider.section] ?? []).filter((index) => index >= offset && index < offset + count);
+      provider.included(turn, kept.map((index) => index - offset));
+    }
 
     options.onTyping?.();
     let replyText: string;

@@ -7,14 +7,16 @@
  *                 persona (description, personality, scenario, the card's system_prompt)     budget: system
  *                 world (the shared world the character lives in)                              budget: world
  *                 lorebook (world-info entries triggered by recent messages)                   budget: lorebook
- *                 memories (portrait, self-concept, recalled memories of the speaker)          budget: memories
+ *                 portrait (who the speaker is; the character's self-concept toward them)      budget: portrait
+ *                 memories (recalled memories of the speaker, each with its date)              budget: memories
  *                 scenes (classic script lines nearest to what was said, as few-shot scenes)   budget: scenes
  *                 examples (the card's example dialogues)                                      budget: examples
  *   2. history  — earlier messages oldest first, people's lines as "Name: text"               budget: history
  *   3. current  — the message being answered, "Name: text"                                    budget: current
  *   4. system   — the card's post_history_instructions, when it has them (counted in system)
  *
- * Space is handed out in priority order — current, system, memories, lorebook, world, scenes, examples, history —
+ * Space is handed out in priority order — current, system, portrait, memories, lorebook, world, scenes, examples,
+ * history —
  * each section taking at most its budget and what is left; history is filled newest first, so the oldest lines drop
  * first. Optional sections take "items" best first and keep whole items only.
  */
@@ -26,7 +28,7 @@ import type { Translator } from './i18n.js';
 import { countTokens, messageOverheadTokens, truncateToTokens } from './tokens.js';
 
 export type SectionName = keyof PromptBudgets;
-export type ContextSectionName = 'world' | 'lorebook' | 'memories' | 'scenes';
+export type ContextSectionName = 'world' | 'lorebook' | 'portrait' | 'memories' | 'scenes';
 
 export interface HistoryLine {
   readonly role: 'user' | 'assistant';
@@ -62,6 +64,8 @@ export interface SectionReport {
 export interface BuiltPrompt {
   readonly messages: ChatMessage[];
   readonly sections: Readonly<Record<SectionName, SectionReport>>;
+  /** indexes of the context items that made it into the prompt, per section (e.g. to strengthen recalled memories) */
+  readonly keptItems: Readonly<Partial<Record<ContextSectionName, readonly number[]>>>;
   readonly totalTokens: number;
 }
 
@@ -72,19 +76,24 @@ function headed(heading: string, body: string): string {
 }
 
 /** Packs whole items best-first under a budget; the heading is only paid for when something fits. */
-function packItems(heading: string, items: readonly string[], budget: number): { text: string; report: SectionReport } {
+function packItems(
+  heading: string,
+  items: readonly string[],
+  budget: number,
+): { text: string; report: SectionReport; kept: number[] } {
   const headingCost = countTokens(`## ${heading}\n`) + 1;
   let used = headingCost;
-  const kept: string[] = [];
-  for (const item of items) {
+  const kept: number[] = [];
+  items.forEach((item, index) => {
     const cost = countTokens(item) + 1;
     if (used + cost <= budget) {
-      kept.push(item);
+      kept.push(index);
       used += cost;
     }
-  }
-  if (kept.length === 0) return { text: '', report: { tokens: 0, items: 0, dropped: items.length } };
-  return { text: headed(heading, kept.join('\n\n')), report: { tokens: used, items: kept.length, dropped: items.length - kept.length } };
+  });
+  if (kept.length === 0) return { text: '', report: { tokens: 0, items: 0, dropped: items.length }, kept };
+  const text = headed(heading, kept.map((index) => items[index]).join('\n\n'));
+  return { text, report: { tokens: used, items: kept.length, dropped: items.length - kept.length }, kept };
 }
 
 export function buildPrompt(input: PromptInput): BuiltPrompt {
@@ -95,7 +104,7 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
 
   let remaining = input.contextWindow - input.replyReserve;
   const sections: Record<SectionName, SectionReport> = {
-    system: emptyReport, world: emptyReport, lorebook: emptyReport, memories: emptyReport,
+    system: emptyReport, world: emptyReport, lorebook: emptyReport, portrait: emptyReport, memories: emptyReport,
     scenes: emptyReport, examples: emptyReport, history: emptyReport, current: emptyReport,
   };
   const take = (name: SectionName) => Math.max(0, Math.min(input.budgets[name], remaining));
@@ -127,18 +136,21 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
 
   const blocks: string[] = [personaText];
   const contextHeadings: Record<ContextSectionName, string> = {
+    portrait: t('portrait'),
     memories: t('memories'),
     lorebook: t('lorebook'),
     world: t('world'),
     scenes: t('scenes'),
   };
   const packed: Partial<Record<SectionName, string>> = {};
-  for (const name of ['memories', 'lorebook', 'world', 'scenes'] as const) {
+  const keptItems: Partial<Record<ContextSectionName, number[]>> = {};
+  for (const name of ['portrait', 'memories', 'lorebook', 'world', 'scenes'] as const) {
     const items = (input.context[name] ?? []).map(fill);
-    const { text, report } = packItems(contextHeadings[name], items, take(name));
+    const { text, report, kept } = packItems(contextHeadings[name], items, take(name));
     sections[name] = report;
     remaining -= report.tokens;
     packed[name] = text;
+    keptItems[name] = kept;
   }
   const exampleUser = t('example-user');
   const exampleItems = character.exampleDialogues.map((dialogue) =>
@@ -148,8 +160,10 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   sections.examples = examples.report;
   remaining -= examples.report.tokens;
 
-  // Reading order differs from priority order: world knowledge first, then memories, scenes and examples.
-  for (const text of [packed.world, packed.lorebook, packed.memories, packed.scenes, examples.text]) if (text) blocks.push(text);
+  // Reading order differs from priority order: world knowledge first, then the person, memories, scenes, examples.
+  for (const text of [packed.world, packed.lorebook, packed.portrait, packed.memories, packed.scenes, examples.text]) {
+    if (text) blocks.push(text);
+  }
 
   // history: newest first until the budget is spent, then back into reading order.
   const historyBudget = take('history');
@@ -175,5 +189,5 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   ];
   if (postHistoryText) messages.push({ role: 'system', content: postHistoryText });
   const totalTokens = Object.values(sections).reduce((sum, report) => sum + report.tokens, 0);
-  return { messages, sections, totalTokens };
+  return { messages, sections, keptItems, totalTokens };
 }

@@ -38,6 +38,7 @@ export interface MessageInput {
   nick?: string | null;
   /** Makes it a reply to this message (as Discord includes it in MESSAGE_CREATE). */
   referencedMessage?: Record<string, unknown>;
+  /** ISO time; the id is derived from it, as on Discord. */
   timestamp?: string;
 }
 export interface InteractionInput {
@@ -53,11 +54,14 @@ export interface InteractionInput {
 }
 export type FakeDiscord = Awaited<ReturnType<typeof startFakeDiscord>>;
 
-let sequence = 1_000_000n;
-/** Increasing snowflake-shaped ids, unique across fakes in one process. */
-export function nextSnowflake(): string {
-  sequence += 1n;
-  return ((1_700_000_000_000n - 1_420_070_400_000n) << 22n | sequence).toString();
+let sequence = 0n;
+/**
+ * Snowflake ids, unique in one process. discord.js reads a message's `createdAt` from its id, not from
+ * `timestamp`, so the id encodes the time like Discord's do.
+ */
+export function nextSnowflake(at: number = Date.now()): string {
+  sequence = (sequence + 1n) % 4096n;
+  return (((BigInt(at) - 1_420_070_400_000n) << 22n) | sequence).toString();
 }
 
 export async function startFakeDiscord(
@@ -65,7 +69,7 @@ export async function startFakeDiscord(
 ) {
   const bot: FakeUser = options.bot ?? { id: '100000000000000001', username: 'omoide', bot: true };
   const applicationId = options.applicationId ?? bot.id;
-  const guilds = options.guilds ?? [{ id: '200000000000000001', name: 'Guild', channels: [{ id: '300000000000000001', name: 'general' }] }];
+  const guilds = options.guilds ?? [{ id: '200000000000000001', name: 'Guild', channels: [{ id: '300000000000000001', name: 'general' }, { id: '300000000000000002', name: 'random' }] }];
   const requests: RecordedRequest[] = [];
   const sentMessages: Record<string, unknown>[] = [];
   const sockets = new Set<WebSocket>();
@@ -196,9 +200,10 @@ export async function startFakeDiscord(
       const mentions = [...(input.mentions ?? [])];
       if (new RegExp(`<@!?${bot.id}>`).test(input.content) && !mentions.some((user) => user.id === bot.id)) mentions.push(bot);
       const referenced = input.referencedMessage;
+      const timestamp = input.timestamp ?? new Date().toISOString();
       const message = {
-        id: input.id ?? nextSnowflake(), channel_id: input.channelId, author: userPayload(input.author),
-        content: input.content, timestamp: input.timestamp ?? new Date().toISOString(), edited_timestamp: null,
+        id: input.id ?? nextSnowflake(Date.parse(timestamp)), channel_id: input.channelId, author: userPayload(input.author),
+        content: input.content, timestamp, edited_timestamp: null,
         tts: false, mention_everyone: false, mentions: mentions.map(userPayload), mention_roles: [], attachments: [],
         embeds: [], pinned: false, flags: 0, type: referenced ? 19 : 0,
         ...(input.guildId !== null

@@ -20,7 +20,7 @@ import type { CommandHandler, CommandResult } from '../../core/commands.js';
 import { ConfigError, OmoideError } from '../../core/errors.js';
 import { isAddressed, type MessageHandler } from '../../core/message.js';
 import { createLogger, registerSecret, type Logger } from '../../util/logger.js';
-import { decodeCommandInvocation, encodeCommandDefinitions } from './commands.js';
+import { decodeCommandInvocation, encodeCommandDefinitions, mapDiscordLocale } from './commands.js';
 import { decodeDiscordMessage } from './decode.js';
 import { discordAllowedMentions, splitForDiscord } from './encode.js';
 
@@ -53,10 +53,19 @@ export interface DiscordAdapter {
   stop(): Promise<void>;
 }
 
-const commandFailedText: Record<string, string> = {
+// The adapter's only user-facing texts; they move to locales/ once that exists.
+const commandFailedText: Readonly<Record<string, string>> = {
   'zh-CN': '出错了，请稍后再试。',
   'en-US': 'Something went wrong. Please try again later.',
 };
+const commandUnknownText: Readonly<Record<string, string>> = {
+  'zh-CN': '这个命令已经不存在了。',
+  'en-US': 'This command no longer exists.',
+};
+
+function localized(texts: Readonly<Record<string, string>>, locale: string | null): string {
+  return texts[locale ?? 'en-US'] ?? texts['en-US'] ?? '';
+}
 
 export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAdapter {
   if (!options.token || options.token.trim().length === 0) {
@@ -161,7 +170,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     const invocation = decodeCommandInvocation(interaction, options.commands.definitions, ownerIds);
     if (!invocation) {
       logger.warn('unknown command (stale registration?)', { command: interaction.commandName });
-      await interaction.reply({ content: '?', flags: MessageFlags.Ephemeral });
+      const content = localized(commandUnknownText, mapDiscordLocale(interaction.locale));
+      await interaction.reply({ content, flags: MessageFlags.Ephemeral });
       return;
     }
 
@@ -177,7 +187,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
       result = await options.commands.run(invocation);
     } catch (error) {
       logger.error('command failed', { command: invocation.command, subcommand: invocation.subcommand, error });
-      result = { text: commandFailedText[invocation.locale ?? 'en-US'] ?? commandFailedText['en-US']!, private: true };
+      result = { text: localized(commandFailedText, invocation.locale), private: true };
     } finally {
       clearTimeout(deferTimer);
     }

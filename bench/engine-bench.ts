@@ -1,0 +1,94 @@
+/**
+ * `npm run bench`: the engine's own overhead per message — store, history, prompt layout, reply post-processing,
+ * everything but the LLM call — with a zero-latency in-process model, at 1k and 100k stored messages.
+ * Target (2-core machine): p50 <= 2 ms, p99 <= 10 ms.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import type { IncomingMessage } from '../src/core/message.js';
+import type { ChatModel, ChatStreamPart } from '../src/llm/types.js';
+import { setLogLevel } from '../src/util/logger.js';
+import { formatMs, summarize } from './stats.js';
+
+const zeroLatencyModel: ChatModel = {
+  provider: 'bench',
+  modelId: 'zero-latency',
+  endpoint: 'in-process',
+  async generate() {
+    return { text: 'Of course. Tell me more about it?', finishReason: 'stop' };
+  },
+  async *stream(): AsyncIterable<ChatStreamPart> {
+    yield { type: 'text-delta', text: 'Of course. ' };
+    yield { type: 'text-delta', text: 'Tell me more about it?' };
+    yield { type: 'finish', finishReason: 'stop' };
+  },
+};
+
+const sentences = [
+  'I finally finished the book you recommended, the ending surprised me.',
+  '今天下班路上下了好大的雨，我的伞还被风吹坏了。',
+  'My cat knocked the plant over again this morning.',
+  '周末想去江边走走，你觉得天气会好吗？',
+];
+
+async function measure(storedMessages: number, samples: number): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), 'omoide-bench-'));
+  // No config file in an empty folder: the defaults, with the data in that folder.
+  const config = loadConfig({ env: { OMOIDE_DATA_DIR: directory }, cwd: directory });
+  const app = createApp(config, { chatModel: zeroLatencyModel });
+  try {
+    // 100 users × their own channels, plus the measured channel; all inserted through the store's own writes.
+    const seedPerChannel = Math.floor(storedMessages / 100);
+    const start = Date.UTC(2024, 0, 1);
+    app.db.transaction(() => {
+      for (let channel = 0; channel < 100; channel++) {
+        for (let i = 0; i < seedPerChannel; i++) {
+          app.store.recordUserMessage({
+            conversation: { platform: 'bench', guildId: 'g', channelId: `c${channel}`, characterId: app.characters.defaultCharacter().id },
+            platformUserId: `u${channel}`,
+            displayName: `User ${channel}`,
+            content: sentences[i % sentences.length]!,
+            tokenCount: 20,
+            platformMessageId: null,
+            createdAt: start + i * 60_000,
+          });
+        }
+      }
+    })();
+    const message = (i: number): IncomingMessage => ({
+      platform: 'bench',
+      guildId: 'g',
+      channelId: 'c0',
+      messageId: `m${i}`,
+      author: { id: 'u0', displayName: 'User 0' },
+      text: sentences[i % sentences.length]!,
+      addressing: { mentioned: true, repliedToBot: false, direct: false },
+      replyTo: null,
+      timestamp: new Date(start + (seedPerChannel + i) * 60_000),
+    });
+    for (let i = 0; i < 200; i++) await app.engine.handle(message(i)); // warm up the JIT and SQLite's cache
+    const timings: number[] = [];
+    for (let i = 200; i < 200 + samples; i++) {
+      const began = performance.now();
+      await app.engine.handle(message(i));
+      timings.push(performance.now() - began);
+    }
+    const { p50, p95, p99, mean } = summarize(timings);
+    const total = app.store.messageCount();
+    console.log(
+      `${String(total).padStart(7)} stored messages | ${samples} messages | p50 ${formatMs(p50)} | p95 ${formatMs(p95)} | p99 ${formatMs(p99)} | mean ${formatMs(mean)}`,
+    );
+  } finally {
+    await app.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+setLogLevel('warn');
+console.log('engine overhead per message (zero-latency model; store + history + prompt + reply), target p50 <= 2 ms, p99 <= 10 ms');
+await measure(1_000, 2_000);
+await measure(100_000, 2_000);

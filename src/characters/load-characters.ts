@@ -1,0 +1,457 @@
+/**
+ * Loads characters from disk: one folder per character, `characters/<id>/character.yaml` (or `.yml`).
+ * The format is documented in docs/characters.md. Every problem becomes a CharacterError that names the file,
+ * the field and what was expected, so a person editing a card by hand can fix it from the message alone.
+ * One bad card never stops the others from loading.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { type Document, LineCounter, type Node as YamlNode, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { CharacterError } from '../core/errors.js';
+import type { Character, CharacterModelSettings, DialogueTurn } from './character.js';
+
+/** The names a character file may have, in order of preference. */
+export const characterFileNames = ['character.yaml', 'character.yml'] as const;
+
+/** Cards are hand-written text; anything bigger is a mistake (a pasted log, a binary) and would swamp the prompt. */
+export const maxCharacterFileBytes = 1024 * 1024;
+
+const idPattern = /^[a-z0-9_-]+$/;
+
+/** Loads every character folder under `directory`; folders without a character file are skipped. */
+export function loadCharacters(directory: string): { characters: Map<string, Character>; errors: CharacterError[] } {
+  const characters = new Map<string, Character>();
+  const errors: CharacterError[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(directory).sort();
+  } catch (error) {
+    errors.push(new CharacterError(displayPath(directory), null, `cannot read the characters folder (${systemReason(error)})`, { cause: error }));
+    return { characters, errors };
+  }
+  for (const entry of entries) {
+    // Hidden folders (.git, editor swap folders) are never characters.
+    if (entry.startsWith('.')) continue;
+    const folder = join(directory, entry);
+    if (!isDirectory(folder) || findCharacterFile(folder) === null) continue;
+    try {
+      const character = loadCharacter(folder);
+      characters.set(character.id, character);
+    } catch (error) {
+      errors.push(
+        error instanceof CharacterError
+          ? error
+          : new CharacterError(displayPath(folder), null, `could not be loaded (${systemReason(error)})`, { cause: error }),
+      );
+    }
+  }
+  return { characters, errors };
+}
+
+/** Loads the one character in `folder` (its name is the id); throws CharacterError when it cannot be used. */
+export function loadCharacter(folder: string): Character {
+  const directory = resolve(folder);
+  const found = findCharacterFile(directory);
+  if (found === null) {
+    throw new CharacterError(displayPath(directory), null, `no ${characterFileNames.join(' or ')} in this folder`);
+  }
+  if (found.both) {
+    throw new CharacterError(
+      displayPath(directory),
+      null,
+      `both ${characterFileNames.join(' and ')} exist; keep one of them so it is clear which is the character`,
+    );
+  }
+  const file = found.file;
+  const shown = displayPath(file);
+  const id = basename(directory);
+  if (!idPattern.test(id)) {
+    throw new CharacterError(
+      shown,
+      null,
+      `the folder name "${id}" is not a valid character id: use only lowercase letters a-z, digits, "_" and "-"`,
+    );
+  }
+
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (error) {
+    throw new CharacterError(shown, null, `cannot read the file (${systemReason(error)})`, { cause: error });
+  }
+  if (size > maxCharacterFileBytes) {
+    throw new CharacterError(shown, null, `the file is ${formatBytes(size)}; a character file may be at most 1 MiB`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new CharacterError(shown, null, `cannot read the file (${systemReason(error)})`, { cause: error });
+  }
+  return parseCharacterYaml(decodeUtf8(bytes, shown), { id, directory, file, shownFile: shown });
+}
+
+/** Where a card came from; `shownFile` is the path used in error messages (relative to the working folder when inside it). */
+export interface CharacterSource {
+  readonly id: string;
+  readonly directory: string;
+  readonly file: string;
+  readonly shownFile?: string;
+}
+
+/**
+ * Parses and validates the text of a character file. Exported for importers and tests that hold the YAML in memory;
+ * throws CharacterError like loadCharacter.
+ */
+export function parseCharacterYaml(text: string, source: CharacterSource): Character {
+  const shown = source.shownFile ?? displayPath(source.file);
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntaxError = document.errors[0];
+  if (syntaxError) {
+    const position = syntaxError.linePos?.[0];
+    const where = position ? `line ${position.line}, column ${position.col}` : 'somewhere in the file';
+    const lineText = position ? text.split(/\r?\n/)[position.line - 1]?.trim() : undefined;
+    const quoted = lineText ? ` (the line reads: ${JSON.stringify(truncate(lineText, 60))})` : '';
+    throw new CharacterError(shown, null, `invalid YAML at ${where}: ${firstLine(syntaxError.message)}${quoted}`, {
+      cause: syntaxError,
+    });
+  }
+
+  const data: unknown = document.toJS({ maxAliasCount: 100 });
+  if (data === null || data === undefined) {
+    throw new CharacterError(shown, null, 'the file is empty; expected a mapping of fields (name, language, description, ...)');
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new CharacterError(shown, null, `expected a mapping of fields (name, language, description, ...), got ${describeValue(data)}`);
+  }
+  const record = { ...(data as Record<string, unknown>) };
+  // `character_version: 1.0` is a YAML number; keep exactly what was written ("1.0", not 1) instead of refusing it.
+  if (typeof record.character_version === 'number') {
+    record.character_version = sourceTextOf(document, text, ['character_version']) ?? String(record.character_version);
+  }
+
+  const parsed = characterFileSchema.safeParse(record);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, document));
+    problems.sort((a, b) => a.offset - b.offset);
+    const first = problems[0]!;
+    throw new CharacterError(shown, first.field, first.problem, { cause: parsed.error });
+  }
+  return toCharacter(parsed.data, source);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The schema of the file. Each leaf carries its own "expected ..." wording, so errors read the same everywhere.
+
+function expecting(expected: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? `expected ${expected}, but the field is missing` : `expected ${expected}, got ${describeValue(issue.input)}`;
+}
+
+const requiredText = (what = 'text') => z.string({ error: expecting(what) }).trim().min(1, { error: expecting(`non-empty ${what}`) });
+const optionalText = () => z.string({ error: expecting('text') }).nullish();
+const textList = (what: string) =>
+  z.array(requiredText(), { error: expecting(`a list of ${what}`) }).nullish();
+
+const numberIn = (expected: string, build: (number: z.ZodNumber) => z.ZodNumber) =>
+  build(z.number({ error: expecting(expected) })).nullish();
+
+const dialogueTurnSchema = z
+  .strictObject(
+    {
+      user: z.string({ error: expecting('text') }).trim().min(1, { error: expecting('non-empty text') }).optional(),
+      char: z.string({ error: expecting('text') }).trim().min(1, { error: expecting('non-empty text') }).optional(),
+    },
+    { error: expecting('a turn written as "user: text" or "char: text"') },
+  )
+  .refine((turn) => (turn.user === undefined) !== (turn.char === undefined), {
+    error: 'expected exactly one of "user: text" or "char: text" in each turn',
+  });
+
+const modelSchema = z
+  .strictObject(
+    {
+      temperature: numberIn('a number from 0 to 2', (n) =>
+        n.min(0, { error: expecting('a number from 0 to 2') }).max(2, { error: expecting('a number from 0 to 2') }),
+      ),
+      top_p: numberIn('a number greater than 0 and at most 1', (n) =>
+        n
+          .gt(0, { error: expecting('a number greater than 0 and at most 1') })
+          .max(1, { error: expecting('a number greater than 0 and at most 1') }),
+      ),
+      max_reply_tokens: numberIn('a whole number of tokens, at least 1', (n) =>
+        n.int({ error: expecting('a whole number of tokens, at least 1') }).min(1, { error: expecting('a whole number of tokens, at least 1') }),
+      ),
+      context_window: numberIn('a whole number of tokens, at least 512', (n) =>
+        n
+          .int({ error: expecting('a whole number of tokens, at least 512') })
+          .min(512, { error: expecting('a whole number of tokens, at least 512') }),
+      ),
+    },
+    { error: expecting('a mapping (temperature, top_p, max_reply_tokens, context_window)') },
+  )
+  .refine(
+    (model) => model.max_reply_tokens == null || model.context_window == null || model.max_reply_tokens < model.context_window,
+    { error: 'expected max_reply_tokens to be smaller than context_window', path: ['max_reply_tokens'] },
+  )
+  .nullish();
+
+/** The snake_case file format. Unknown keys are refused (they are usually typos) except inside `extensions`. */
+export const characterFileSchema = z.strictObject(
+  {
+    name: requiredText(),
+    aliases: textList('names'),
+    language: z.enum(['zh-CN', 'en-US'], { error: expecting(`'zh-CN' or 'en-US'`) }),
+    description: requiredText(),
+    personality: optionalText(),
+    scenario: optionalText(),
+    world: z
+      .string({ error: expecting('a world id (lowercase letters, digits, "_" or "-")') })
+      .regex(idPattern, { error: expecting('a world id (lowercase letters, digits, "_" or "-")') })
+      .nullish(),
+    greeting: optionalText(),
+    alternate_greetings: textList('greetings'),
+    example_dialogues: z
+      .array(z.array(dialogueTurnSchema, { error: expecting('a dialogue: a list of turns') }).min(1, { error: expecting('a dialogue with at least one turn') }), {
+        error: expecting('a list of dialogues, each a list of turns'),
+      })
+      .nullish(),
+    system_prompt: optionalText(),
+    post_history_instructions: optionalText(),
+    tags: textList('tags'),
+    creator: optionalText(),
+    character_version: optionalText(),
+    model: modelSchema,
+    extensions: z.record(z.string(), z.unknown(), { error: expecting('a mapping of extension data') }).nullish(),
+  },
+  { error: expecting('a mapping of fields') },
+);
+
+export type CharacterFile = z.infer<typeof characterFileSchema>;
+
+function toCharacter(card: CharacterFile, source: CharacterSource): Character {
+  const clean = (text: string | null | undefined) => text?.trim() ?? '';
+  const model: { -readonly [K in keyof CharacterModelSettings]: CharacterModelSettings[K] } = {};
+  if (card.model?.temperature != null) model.temperature = card.model.temperature;
+  if (card.model?.top_p != null) model.topP = card.model.top_p;
+  if (card.model?.max_reply_tokens != null) model.maxReplyTokens = card.model.max_reply_tokens;
+  if (card.model?.context_window != null) model.contextWindow = card.model.context_window;
+  const greeting = clean(card.greeting);
+  return {
+    id: source.id,
+    name: card.name,
+    aliases: unique((card.aliases ?? []).filter((alias) => alias !== card.name)),
+    language: card.language,
+    description: card.description,
+    personality: clean(card.personality),
+    scenario: clean(card.scenario),
+    worldId: card.world ?? null,
+    greeting: greeting === '' ? null : greeting,
+    alternateGreetings: card.alternate_greetings ?? [],
+    exampleDialogues: (card.example_dialogues ?? []).map((dialogue) =>
+      dialogue.map((turn): DialogueTurn => (turn.user !== undefined ? { speaker: 'user', text: turn.user } : { speaker: 'char', text: turn.char ?? '' })),
+    ),
+    systemPrompt: clean(card.system_prompt),
+    postHistoryInstructions: clean(card.post_history_instructions),
+    tags: unique(card.tags ?? []),
+    creator: clean(card.creator),
+    characterVersion: clean(card.character_version),
+    model,
+    extensions: card.extensions ?? {},
+    directory: source.directory,
+    file: source.file,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Turning zod issues into "field: expected ..., got ..." with the field named the way it is written in the file.
+
+interface Problem {
+  readonly field: string;
+  readonly problem: string;
+  /** where in the file, so the first problem reported is the one nearest the top */
+  readonly offset: number;
+}
+
+const knownKeys: Record<string, readonly string[]> = {
+  '': Object.keys(characterFileSchema.shape),
+  model: ['temperature', 'top_p', 'max_reply_tokens', 'context_window'],
+  turn: ['user', 'char'],
+};
+
+function describeIssue(issue: z.core.$ZodIssue, document: Document): Problem[] {
+  const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const known = path.length === 0 ? knownKeys['']! : path[0] === 'model' ? knownKeys.model! : knownKeys.turn!;
+    return issue.keys.map((key) => {
+      const suggestion = closest(key, known);
+      const hint = suggestion
+        ? `; did you mean "${suggestion}"?`
+        : path.length === 0
+          ? '; put your own data under "extensions"'
+          : `; expected one of ${known.map((name) => `"${name}"`).join(', ')}`;
+      return { field: formatPath([...path, key]), problem: `unknown field${hint}`, offset: offsetOf(document, [...path, key], true) };
+    });
+  }
+  return [{ field: path.length === 0 ? '(top level)' : formatPath(path), problem: issue.message, offset: offsetOf(document, path, false) }];
+}
+
+/** `example_dialogues[0][1].user`, `model.top_p`. */
+function formatPath(path: readonly (string | number)[]): string {
+  return path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`)).join('');
+}
+
+/** Offset of a key or value in the YAML source; missing fields sort after every present one. */
+function offsetOf(document: Document, path: readonly (string | number)[], wantKey: boolean): number {
+  let node: unknown = document.contents;
+  let keyNode: YamlNode | null = null;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === segment);
+      if (!pair) return Number.MAX_SAFE_INTEGER;
+      keyNode = pair.key as YamlNode;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      keyNode = null;
+      node = node.items[segment];
+    } else {
+      return Number.MAX_SAFE_INTEGER;
+    }
+  }
+  const target = wantKey && keyNode ? keyNode : (node as YamlNode | null);
+  return target?.range?.[0] ?? keyNode?.range?.[0] ?? Number.MAX_SAFE_INTEGER;
+}
+
+function sourceTextOf(document: Document, text: string, path: readonly string[]): string | null {
+  const node = document.getIn(path, true);
+  return isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]).trim() : null;
+}
+
+/** How a wrong value is named back to the person who wrote it. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (typeof value === 'string') return value.trim() === '' ? 'empty text' : `'${truncate(value.trim(), 40)}'`;
+  if (typeof value === 'number') return `the number ${value} (put it in quotes if it is meant as text)`;
+  if (typeof value === 'boolean') return `${value} (put it in quotes if it is meant as text)`;
+  if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (value instanceof Date) return 'a date (put it in quotes if it is meant as text)';
+  if (typeof value === 'object') return 'a mapping (key: value pairs)';
+  return typeof value;
+}
+
+/** The known key a typo most likely meant, if one is close enough. */
+function closest(key: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase().replaceAll('-', '_'), candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(best.length / 4)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Files.
+
+function findCharacterFile(folder: string): { file: string; both: boolean } | null {
+  const present = characterFileNames.map((name) => join(folder, name)).filter(isFile);
+  return present[0] === undefined ? null : { file: present[0], both: present.length > 1 };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    // Missing or unreadable: either way there is no file to load here.
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    // A dangling link or a vanished entry is not a character folder.
+    return false;
+  }
+}
+
+function decodeUtf8(bytes: Buffer, shown: string): string {
+  try {
+    // fatal: a GBK or Latin-1 file must be refused, not silently turned into replacement characters.
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    const line = firstInvalidUtf8Line(bytes);
+    throw new CharacterError(
+      shown,
+      null,
+      `the file is not valid UTF-8 text (first bad byte on line ${line}); save it as UTF-8 (files saved as GBK or Latin-1 are refused)`,
+      { cause: error },
+    );
+  }
+}
+
+function firstInvalidUtf8Line(bytes: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  let start = 0;
+  for (let index = 0; index <= bytes.length; index++) {
+    if (index === bytes.length || bytes[index] === 0x0a) {
+      try {
+        decoder.decode(bytes.subarray(start, index));
+      } catch {
+        // This line holds the first bad byte: that is all we wanted to know.
+        return line;
+      }
+      line++;
+      start = index + 1;
+    }
+  }
+  return line;
+}
+
+/** Relative to the working folder when the file is inside it (`characters/bad/character.yaml`), else absolute. */
+function displayPath(path: string): string {
+  const absolute = resolve(path);
+  const fromHere = relative(process.cwd(), absolute);
+  return fromHere !== '' && !fromHere.startsWith('..') && !isAbsolute(fromHere) ? fromHere : absolute;
+}
+
+function systemReason(error: unknown): string {
+  if (error instanceof Error) return 'code' in error && typeof error.code === 'string' ? error.code : error.message;
+  return String(error);
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim();
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

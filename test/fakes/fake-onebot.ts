@@ -1,0 +1,131 @@
+/**
+ * A fake OneBot v11 implementation (the role go-cqhttp / NapCat / Lagrange play) on 127.0.0.1. It can be the
+ * forward websocket server the adapter's 'ws' mode dials, or dial the adapter's 'ws-reverse' endpoint itself.
+ * It answers the actions the Koishi onebot adapter sends, records every action with its params, and pushes events.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+
+export type Segment = { type: string; data: Record<string, unknown> };
+export interface RecordedAction { action: string; params: Record<string, unknown> }
+export interface Member { nickname?: string; card?: string; role?: 'owner' | 'admin' | 'member' }
+export interface GroupMessageEvent { groupId: string; userId: string; message: Segment[]; member?: Member; messageId?: number; time?: number }
+export interface PrivateMessageEvent { userId: string; message: Segment[]; nickname?: string; messageId?: number; time?: number }
+
+export function createFakeOneBot(options: { selfId: string; nickname?: string; token?: string }) {
+  const actions: RecordedAction[] = [];
+  const waiters = new Set<() => void>();
+  const messages = new Map<number, Record<string, unknown>>();
+  const members = new Map<string, Record<string, unknown>>();
+  let nextMessageId = 1000;
+  let socket: WebSocket | null = null;
+  let httpServer: Server | null = null;
+  let wsServer: WebSocketServer | null = null;
+  const selfId = Number(options.selfId);
+
+  function answer(action: string, params: Record<string, unknown>): { status: string; retcode: number; data: unknown } {
+    const ok = (data: unknown) => ({ status: 'ok', retcode: 0, data });
+    switch (action) {
+      case 'get_login_info':
+        return ok({ user_id: selfId, nickname: options.nickname ?? 'bot' });
+      case 'get_msg': {
+        const stored = messages.get(Number(params.message_id));
+        return stored ? ok(stored) : { status: 'failed', retcode: 100, data: null };
+      }
+      case 'get_group_member_info': {
+        const member = members.get(`${params.group_id}:${params.user_id}`);
+        return member ? ok(member) : { status: 'failed', retcode: 100, data: null };
+      }
+      case 'send_group_msg':
+      case 'send_private_msg': {
+        const message_id = nextMessageId++;
+        const message_type = action === 'send_group_msg' ? 'group' : 'private';
+        const sender = { user_id: selfId, nickname: options.nickname ?? 'bot' };
+        messages.set(message_id, { message_id, message_type, group_id: params.group_id, sender, message: params.message, time: 0 });
+        return ok({ message_id });
+      }
+      default: // get_guild_service_profile and anything unknown: a plain OneBot v11 implementation refuses it
+        return { status: 'failed', retcode: 1404, data: null };
+    }
+  }
+
+  function attach(ws: WebSocket): void {
+    socket = ws;
+    ws.on('message', (raw) => {
+      const request = JSON.parse(raw.toString()) as { action: string; params?: Record<string, unknown>; echo?: unknown };
+      const params = request.params ?? {};
+      actions.push({ action: request.action, params });
+      ws.send(JSON.stringify({ ...answer(request.action, params), echo: request.echo }));
+      for (const wake of [...waiters]) wake();
+    });
+    ws.on('close', () => { if (socket === ws) socket = null; });
+  }
+
+  function push(event: Record<string, unknown>): number {
+    if (!socket) throw new Error('fake onebot: no adapter connected');
+    const message_id = (event.message_id as number | undefined) ?? nextMessageId++;
+    const full = { self_id: selfId, post_type: 'message', time: Math.floor(Date.now() / 1000), ...event, message_id };
+    messages.set(message_id, full);
+    socket.send(JSON.stringify(full));
+    return message_id;
+  }
+
+  return {
+    actions,
+    /** Forward mode: listens on 127.0.0.1:0 and resolves to the ws:// URL the adapter connects to. */
+    async listen(): Promise<string> {
+      httpServer = createServer();
+      wsServer = new WebSocketServer({ server: httpServer });
+      wsServer.on('connection', (ws, request) => {
+        if (options.token && request.headers.authorization !== `Bearer ${options.token}`) return ws.close(1008, 'bad token');
+        attach(ws);
+      });
+      await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
+      return `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+    },
+    /** Reverse mode: dials the adapter's endpoint as OneBot implementations do (X-Self-ID, X-Client-Role). */
+    async connect(url: string): Promise<void> {
+      const headers: Record<string, string> = { 'X-Self-ID': options.selfId, 'X-Client-Role': 'Universal' };
+      if (options.token) headers.Authorization = `Bearer ${options.token}`;
+      const ws = new WebSocket(url, { headers });
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      attach(ws);
+    },
+    get connected(): boolean { return socket !== null; },
+    pushGroupMessage(event: GroupMessageEvent): number {
+      const sender = { user_id: Number(event.userId), nickname: event.member?.nickname ?? `user${event.userId}`, card: event.member?.card ?? '', role: event.member?.role ?? 'member' };
+      members.set(`${event.groupId}:${event.userId}`, { group_id: Number(event.groupId), ...sender });
+      return push({ message_type: 'group', sub_type: 'normal', group_id: Number(event.groupId), user_id: sender.user_id, message: event.message, raw_message: '', sender, ...(event.messageId !== undefined && { message_id: event.messageId }), ...(event.time !== undefined && { time: event.time }) });
+    },
+    pushPrivateMessage(event: PrivateMessageEvent): number {
+      const sender = { user_id: Number(event.userId), nickname: event.nickname ?? `user${event.userId}` };
+      return push({ message_type: 'private', sub_type: 'friend', user_id: sender.user_id, message: event.message, raw_message: '', sender, ...(event.messageId !== undefined && { message_id: event.messageId }), ...(event.time !== undefined && { time: event.time }) });
+    },
+    /** Resolves with the first recorded action (past or future) named `name` that matches `predicate`. */
+    waitForAction(name: string, predicate: (params: Record<string, unknown>) => boolean = () => true, timeoutMs = 5000): Promise<RecordedAction> {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const found = actions.find((entry) => entry.action === name && predicate(entry.params));
+          if (found) { waiters.delete(check); clearTimeout(timer); resolve(found); }
+          return found !== undefined;
+        };
+        const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`fake onebot: no ${name} within ${timeoutMs} ms; saw ${actions.map((entry) => entry.action).join(', ')}`)); }, timeoutMs);
+        if (!check()) waiters.add(check);
+      });
+    },
+    async close(): Promise<void> {
+      socket?.terminate();
+      socket = null;
+      for (const client of wsServer?.clients ?? []) client.terminate();
+      await new Promise<void>((resolve) => (wsServer ? wsServer.close(() => resolve()) : resolve()));
+      await new Promise<void>((resolve) => (httpServer ? httpServer.close(() => resolve()) : resolve()));
+    },
+  };
+}
+
+export type FakeOneBot = ReturnType<typeof createFakeOneBot>;
+
+export const text = (value: string): Segment => ({ type: 'text', data: { text: value } });
+export const at = (qq: string): Segment => ({ type: 'at', data: { qq } });
+export const reply = (id: number): Segment => ({ type: 'reply', data: { id: String(id) } });
