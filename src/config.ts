@@ -121,6 +121,10 @@ export function loadConfig(options: LoadConfigOptions = {}): OmoideConfig {
 
 function applyEnvironment(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string, source: string): OmoideConfig {
   const dataDir = resolve(cwd, env.OMOIDE_DATA_DIR || file.dataDir);
+  const logLevel = env.OMOIDE_LOG_LEVEL || file.logLevel;
+  if (!configSchema.shape.logLevel.safeParse(logLevel).success) {
+    throw new ConfigError('OMOIDE_LOG_LEVEL', "'debug', 'info', 'warn', 'error' or 'silent'", 'environment');
+  }
   const databasePath = isAbsolute(file.database) ? file.database : resolve(dataDir, file.database);
   const llmFile = file.llm;
   const baseURL = env.OPENAI_BASE_URL || llmFile.baseURL;
@@ -141,6 +145,7 @@ function applyEnvironment(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string,
     source,
     dataDir,
     databasePath,
+    logLevel: logLevel as FileConfig['logLevel'],
     charactersDir: file.charactersDir ? resolve(cwd, file.charactersDir) : shippedCharactersDirectory,
     llm: {
       provider,

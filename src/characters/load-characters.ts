@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
-import { type Document, LineCounter, type Node as YamlNode, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { type Document, LineCounter, type Node as YamlNode, isCollection, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { CharacterError } from '../core/errors.js';
 import type { Character, CharacterModelSettings, DialogueTurn } from './character.js';
@@ -107,16 +107,27 @@ export interface CharacterSource {
 export function parseCharacterYaml(text: string, source: CharacterSource): Character {
   const shown = source.shownFile ?? displayPath(source.file);
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const syntaxError = document.errors[0];
   if (syntaxError) {
     const position = syntaxError.linePos?.[0];
     const where = position ? `line ${position.line}, column ${position.col}` : 'somewhere in the file';
     const lineText = position ? text.split(/\r?\n/)[position.line - 1]?.trim() : undefined;
     const quoted = lineText ? ` (the line reads: ${JSON.stringify(truncate(lineText, 60))})` : '';
-    throw new CharacterError(shown, null, `invalid YAML at ${where}: ${firstLine(syntaxError.message)}${quoted}`, {
+    // prettyErrors appends " at line N, column M:" and a source excerpt; we say where ourselves, once.
+    const reason = firstLine(syntaxError.message).replace(/ at line \d+, column \d+:?$/, '');
+    const hint = lineText && /:\s*\{\{/.test(lineText) ? `; ${unquotedMacroHint}` : '';
+    throw new CharacterError(shown, null, `invalid YAML at ${where}: ${reason}${quoted}${hint}`, {
       cause: syntaxError,
     });
+  }
+  // `greeting: {{user}}` is valid YAML (a mapping inside a mapping key), not the text it looks like.
+  const collectionKey = findCollectionKey(document);
+  if (collectionKey) {
+    const position = lineCounter.linePos(collectionKey.range?.[0] ?? 0);
+    const lineText = text.split(/\r?\n/)[position.line - 1]?.trim() ?? '';
+    const problem = lineText.includes('{{') ? unquotedMacroHint : 'a key must be plain text, not a list or mapping';
+    throw new CharacterError(shown, null, `invalid YAML at line ${position.line}, column ${position.col}: ${problem} (the line reads: ${JSON.stringify(truncate(lineText, 60))})`);
   }
 
   const data: unknown = document.toJS({ maxAliasCount: 100 });
@@ -142,12 +153,33 @@ export function parseCharacterYaml(text: string, source: CharacterSource): Chara
   return toCharacter(parsed.data, source);
 }
 
+const unquotedMacroHint = 'text that starts with {{ must be in quotes, e.g. greeting: "{{user}}, welcome back"';
+
+function findCollectionKey(document: Document): YamlNode | null {
+  let found: YamlNode | null = null;
+  visit(document, {
+    Pair(_key, pair, path) {
+      if (isCollection(pair.key)) {
+        // Point at the whole value (`{{user}}` starts at the outer brace), not at the inner `{user}`.
+        const parent = path.at(-1);
+        found = isCollection(parent) ? parent : pair.key;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The schema of the file. Each leaf carries its own "expected ..." wording, so errors read the same everywhere.
 
 function expecting(expected: string) {
+  const wantsText = !/\bnumber\b/.test(expected);
   return (issue: { input?: unknown }) =>
-    issue.input === undefined ? `expected ${expected}, but the field is missing` : `expected ${expected}, got ${describeValue(issue.input)}`;
+    issue.input === undefined
+      ? `expected ${expected}, but the field is missing`
+      : `expected ${expected}, got ${describeValue(issue.input, wantsText)}`;
 }
 
 const requiredText = (what = 'text') => z.string({ error: expecting(what) }).trim().min(1, { error: expecting(`non-empty ${what}`) });
@@ -155,14 +187,30 @@ const optionalText = () => z.string({ error: expecting('text') }).nullish();
 const textList = (what: string) =>
   z.array(requiredText(), { error: expecting(`a list of ${what}`) }).nullish();
 
-const numberIn = (expected: string, build: (number: z.ZodNumber) => z.ZodNumber) =>
-  build(z.number({ error: expecting(expected) })).nullish();
+interface NumberLimits {
+  readonly integer?: boolean;
+  readonly min?: number;
+  readonly greaterThan?: number;
+  readonly max?: number;
+}
+
+function numberIn(expected: string, limits: NumberLimits) {
+  const error = expecting(expected);
+  let number = z.number({ error });
+  if (limits.integer) number = number.int({ error });
+  if (limits.min !== undefined) number = number.min(limits.min, { error });
+  if (limits.greaterThan !== undefined) number = number.gt(limits.greaterThan, { error });
+  if (limits.max !== undefined) number = number.max(limits.max, { error });
+  return number.nullish();
+}
+
+const turnText = () => z.string({ error: expecting('text') }).trim().min(1, { error: expecting('non-empty text') }).optional();
 
 const dialogueTurnSchema = z
   .strictObject(
     {
-      user: z.string({ error: expecting('text') }).trim().min(1, { error: expecting('non-empty text') }).optional(),
-      char: z.string({ error: expecting('text') }).trim().min(1, { error: expecting('non-empty text') }).optional(),
+      user: turnText(),
+      char: turnText(),
     },
     { error: expecting('a turn written as "user: text" or "char: text"') },
   )
@@ -173,22 +221,10 @@ const dialogueTurnSchema = z
 const modelSchema = z
   .strictObject(
     {
-      temperature: numberIn('a number from 0 to 2', (n) =>
-        n.min(0, { error: expecting('a number from 0 to 2') }).max(2, { error: expecting('a number from 0 to 2') }),
-      ),
-      top_p: numberIn('a number greater than 0 and at most 1', (n) =>
-        n
-          .gt(0, { error: expecting('a number greater than 0 and at most 1') })
-          .max(1, { error: expecting('a number greater than 0 and at most 1') }),
-      ),
-      max_reply_tokens: numberIn('a whole number of tokens, at least 1', (n) =>
-        n.int({ error: expecting('a whole number of tokens, at least 1') }).min(1, { error: expecting('a whole number of tokens, at least 1') }),
-      ),
-      context_window: numberIn('a whole number of tokens, at least 512', (n) =>
-        n
-          .int({ error: expecting('a whole number of tokens, at least 512') })
-          .min(512, { error: expecting('a whole number of tokens, at least 512') }),
-      ),
+      temperature: numberIn('a number from 0 to 2', { min: 0, max: 2 }),
+      top_p: numberIn('a number greater than 0 and at most 1', { greaterThan: 0, max: 1 }),
+      max_reply_tokens: numberIn('a whole number of tokens, at least 1', { integer: true, min: 1 }),
+      context_window: numberIn('a whole number of tokens, at least 512', { integer: true, min: 512 }),
     },
     { error: expecting('a mapping (temperature, top_p, max_reply_tokens, context_window)') },
   )
@@ -330,13 +366,15 @@ function sourceTextOf(document: Document, text: string, path: readonly string[])
 }
 
 /** How a wrong value is named back to the person who wrote it. */
-function describeValue(value: unknown): string {
+function describeValue(value: unknown, wantsText = true): string {
+  // YAML reads `name: 1984`, `greeting: yes`-like scalars and dates as non-text; quoting them is the usual fix.
+  const quoteHint = wantsText ? ' (put it in quotes if it is meant as text)' : '';
   if (value === null) return 'an empty value';
   if (typeof value === 'string') return value.trim() === '' ? 'empty text' : `'${truncate(value.trim(), 40)}'`;
-  if (typeof value === 'number') return `the number ${value} (put it in quotes if it is meant as text)`;
-  if (typeof value === 'boolean') return `${value} (put it in quotes if it is meant as text)`;
+  if (typeof value === 'number') return `the number ${value}${quoteHint}`;
+  if (typeof value === 'boolean') return `${value}${quoteHint}`;
   if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
-  if (value instanceof Date) return 'a date (put it in quotes if it is meant as text)';
+  if (value instanceof Date) return `a date${quoteHint}`;
   if (typeof value === 'object') return 'a mapping (key: value pairs)';
   return typeof value;
 }

@@ -71,10 +71,12 @@ export async function retryCall<T>(context: RetryContext, run: (signal: AbortSig
 /**
  * A stream with retries for the connection / first-chunk phase only. Once a part has been yielded, a failure is
  * raised to the consumer as it is. Breaking out of the loop closes the connection.
+ * `open` may call `progress()` for wire chunks it does not yield (a role-only chunk, a reasoning model's thinking),
+ * so that a server that is busy but alive is not timed out.
  */
 export async function* retryStream<T>(
   context: RetryContext,
-  open: (signal: AbortSignal) => AsyncIterable<T>,
+  open: (signal: AbortSignal, progress: () => void) => AsyncIterable<T>,
 ): AsyncGenerator<T, void, undefined> {
   for (let attempt = 1; ; attempt++) {
     throwIfCallerAborted(context);
@@ -84,7 +86,7 @@ export async function* retryStream<T>(
     let settled = false;
     let failure: LlmError;
     try {
-      iterator = open(scope.signal)[Symbol.asyncIterator]();
+      iterator = open(scope.signal, () => scope.rearm())[Symbol.asyncIterator]();
       for (;;) {
         scope.arm();
         let next: IteratorResult<T>;
@@ -174,14 +176,17 @@ const connectionCodes = new Set([
 /** The network error code (ECONNREFUSED, UND_ERR_SOCKET, ...) somewhere in an error's cause chain, if any. */
 export function findConnectionCode(error: unknown): string | undefined {
   let current: unknown = error;
+  let fetchFailed = false;
   for (let depth = 0; depth < 6 && current instanceof Object; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && connectionCodes.has(code)) return code;
     // undici reports a dropped body as TypeError('terminated') whose cause is the socket error.
     if (current instanceof TypeError && current.message === 'terminated') return 'UND_ERR_SOCKET';
+    // 'fetch failed' is always a network-level failure, even when its cause has no known code (e.g. a blocked port).
+    if (current instanceof TypeError && current.message === 'fetch failed') fetchFailed = true;
     current = (current as { cause?: unknown }).cause;
   }
-  return undefined;
+  return fetchFailed ? 'FETCH_FAILED' : undefined;
 }
 
 /** Removes a secret from text that may have come from a server (some echo the key back in a 401 body). */
@@ -246,27 +251,25 @@ async function backOffOrThrow(context: RetryContext, attempt: number, failure: L
     throw failure;
   }
   const delayMs = computeRetryDelayMs(attempt, context.settings, failure, context.random);
-  context.logger.warn('retrying', {
-    operation: context.operation,
-    attempt,
-    kind: failure.kind,
-    status: failure.status,
-    delayMs,
-    error: failure.message,
-  });
+  context.logger.warn('retrying', { ...failureFields(context, attempt, failure), delayMs });
   context.onRetry?.({ provider: context.provider, operation: context.operation, attempt, delayMs, error: failure });
   await sleepUnlessAborted(delayMs, context.signal, () => abortedError(context));
 }
 
 function logFailure(context: RetryContext, attempt: number, failure: LlmError, outcome: string): void {
   if (failure.kind === 'aborted') return;
-  context.logger.warn(outcome, {
+  context.logger.warn(outcome, failureFields(context, attempt, failure));
+}
+
+/** Log fields of a failure: never the prompt, and the message is already free of the key. */
+function failureFields(context: RetryContext, attempt: number, failure: LlmError): Record<string, unknown> {
+  return {
     operation: context.operation,
     attempt,
     kind: failure.kind,
-    status: failure.status,
+    ...(failure.status !== undefined ? { status: failure.status } : {}),
     error: failure.message,
-  });
+  };
 }
 
 async function closeQuietly<T>(context: RetryContext, iterator: AsyncIterator<T> | undefined): Promise<void> {
@@ -299,6 +302,11 @@ class AttemptScope {
   arm(): void {
     this.disarm();
     this.timer = setTimeout(() => this.end('timeout'), this.context.settings.timeoutMs);
+  }
+
+  /** Restarts the timer if it is running (progress seen while waiting for the next part). */
+  rearm(): void {
+    if (this.timer !== undefined) this.arm();
   }
 
   disarm(): void {

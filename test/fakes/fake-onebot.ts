@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 
 export type Segment = { type: string; data: Record<string, unknown> };
-export interface RecordedAction { action: string; params: Record<string, unknown> }
+export interface RecordedAction { action: string; params: Record<string, unknown>; data: unknown }
 export interface Member { nickname?: string; card?: string; role?: 'owner' | 'admin' | 'member' }
 export interface GroupMessageEvent { groupId: string; userId: string; message: Segment[]; member?: Member; messageId?: number; time?: number }
 export interface PrivateMessageEvent { userId: string; message: Segment[]; nickname?: string; messageId?: number; time?: number }
@@ -55,8 +55,9 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
     ws.on('message', (raw) => {
       const request = JSON.parse(raw.toString()) as { action: string; params?: Record<string, unknown>; echo?: unknown };
       const params = request.params ?? {};
-      actions.push({ action: request.action, params });
-      ws.send(JSON.stringify({ ...answer(request.action, params), echo: request.echo }));
+      const response = answer(request.action, params);
+      actions.push({ action: request.action, params, data: response.data });
+      ws.send(JSON.stringify({ ...response, echo: request.echo }));
       for (const wake of [...waiters]) wake();
     });
     ws.on('close', () => { if (socket === ws) socket = null; });
@@ -89,8 +90,9 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
       const headers: Record<string, string> = { 'X-Self-ID': options.selfId, 'X-Client-Role': 'Universal' };
       if (options.token) headers.Authorization = `Bearer ${options.token}`;
       const ws = new WebSocket(url, { headers });
-      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      // Attach before 'open': the adapter's first action can arrive in the same TCP chunk as the upgrade response.
       attach(ws);
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
     },
     get connected(): boolean { return socket !== null; },
     pushGroupMessage(event: GroupMessageEvent): number {

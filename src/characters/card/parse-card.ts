@@ -23,7 +23,7 @@ const v2DataSchema = z.object({
   system_prompt: text,
   post_history_instructions: text,
   alternate_greetings: stringList,
-  character_book: z.unknown(),
+  character_book: z.unknown().optional(),
   tags: stringList,
   creator: text,
   character_version: z

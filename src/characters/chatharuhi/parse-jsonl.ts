@@ -5,6 +5,7 @@
  * the base64 of the text's vector as big-endian float32 (Python's `struct.pack('!f')`).
  */
 import { CharacterError } from '../../core/errors.js';
+import { readUtf8File } from './parse-texts.js';
 
 export interface ChatHaruhiJsonlChunk {
   text: string;
@@ -93,4 +94,9 @@ export function parseChatHaruhiJsonl(content: string, file: string): ChatHaruhiJ
     chunks.push({ text: row.text as string, vector });
   }
   return { systemPrompt: promptRow.row.text as string, config, embeddingColumn, chunks };
+}
+
+/** Reads and parses a jsonl file from disk (UTF-8 only). */
+export function readChatHaruhiJsonl(path: string): ChatHaruhiJsonl {
+  return parseChatHaruhiJsonl(readUtf8File(path), path);
 }

@@ -72,9 +72,11 @@ export function createOllamaChatModel(settings: OllamaChatSettings, hooks: Retry
     stream(request: ChatRequest): AsyncIterable<ChatStreamPart> {
       const { retry, attempt } = context('chat-stream', request.signal);
       const body = buildRequest(request);
-      return retryStream(retry, async function* (signal): AsyncGenerator<ChatStreamPart> {
+      return retryStream(retry, async function* (signal, progress): AsyncGenerator<ChatStreamPart> {
         const parts = await attempt(signal).client.chat({ ...body, stream: true });
         for await (const part of parts) {
+          // Any line proves the server alive, even one without text (a thinking model's reasoning).
+          progress();
           const text = part.message?.content;
           if (text) yield { type: 'text-delta', text };
           if (part.done) {

@@ -5,10 +5,17 @@
 import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
-  CompletionUsage,
 } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
 import { createLogger } from '../../util/logger.js';
-import { retryCall, retryStream, type RemoteCallSettings, type RetryContext, type RetryHooks } from '../retry.js';
+import {
+  failureMessage,
+  retryCall,
+  retryStream,
+  type RemoteCallSettings,
+  type RetryContext,
+  type RetryHooks,
+} from '../retry.js';
 import {
   LlmError,
   type ChatModel,
@@ -78,7 +85,7 @@ export function createOpenAiChatModel(settings: OpenAiChatSettings, hooks: Retry
         const completion = await client.chat.completions.create(body, { signal });
         const choice = completion.choices?.[0];
         if (!choice) {
-          throw new LlmError(`${provider} chat at ${endpoint}: the answer has no choices`, provider, 'bad-response', false);
+          throw new LlmError(failureMessage(call, 'the answer has no choices'), provider, 'bad-response', false);
         }
         const usage = toTokenUsage(completion.usage);
         return {
@@ -96,11 +103,13 @@ export function createOpenAiChatModel(settings: OpenAiChatSettings, hooks: Retry
         stream: true,
         stream_options: { include_usage: true },
       };
-      return retryStream(call, async function* (signal): AsyncGenerator<ChatStreamPart> {
+      return retryStream(call, async function* (signal, progress): AsyncGenerator<ChatStreamPart> {
         const chunks = await client.chat.completions.create(body, { signal });
         let finishReason: string | undefined;
         let usage: TokenUsage | undefined;
         for await (const chunk of chunks) {
+          // Any chunk proves the server alive, even one without text (a role, a reasoning model's thinking).
+          progress();
           usage = toTokenUsage(chunk.usage) ?? usage;
           // The usage chunk has no choices; the others carry one delta each.
           const choice = chunk.choices?.[0];

@@ -16,8 +16,10 @@ export function mapOpenAiError(
   apiKey: string,
 ): LlmError {
   const message = (detail: string): string => failureMessage(context, redactSecret(detail, apiKey));
+  // The SDK's error keeps the server's words; a server that echoes the key would leak it through `cause`.
+  const cause = error instanceof Error && apiKey.length >= 4 && error.message.includes(apiKey) ? undefined : error;
   const make = (detail: string, kind: LlmError['kind'], retryable: boolean, status?: number, retryAfter?: number) =>
-    new LlmError(message(detail), context.provider, kind, retryable, status, retryAfter, { cause: error });
+    new LlmError(message(detail), context.provider, kind, retryable, status, retryAfter, cause ? { cause } : undefined);
 
   if (error instanceof APIConnectionTimeoutError) return make('timed out', 'timeout', true);
   if (error instanceof APIUserAbortError) return make('cancelled', 'aborted', false);

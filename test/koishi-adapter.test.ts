@@ -1,0 +1,381 @@
+/**
+ * The QQ adapter end to end: the real Koishi 4 + koishi-plugin-adapter-onebot against a fake OneBot v11 peer on
+ * 127.0.0.1, in both 'ws' (the adapter dials the peer) and 'ws-reverse' (the peer dials the adapter) modes.
+ */
+import { createServer } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createQQAdapter, type QQAdapter } from '../src/adapters/koishi/adapter.js';
+import type { CommandDefinition, CommandHandler, CommandInvocation, CommandResult } from '../src/core/commands.js';
+import type { EngineReply, IncomingMessage, MessageHandler } from '../src/core/message.js';
+import { setLogLevel } from '../src/util/logger.js';
+import { at, createFakeOneBot, reply, text, type FakeOneBot, type RecordedAction, type Segment } from './fakes/fake-onebot.js';
+
+const selfId = '10001';
+const groupId = '20002';
+const token = 'test-access-token-123';
+
+interface FakeHandler extends MessageHandler {
+  readonly seen: IncomingMessage[];
+}
+
+function createFakeHandler(answer: (message: IncomingMessage) => string | null = (message) => `echo: ${message.text}`): FakeHandler {
+  const seen: IncomingMessage[] = [];
+  return {
+    seen,
+    async handle(message) {
+      seen.push(message);
+      const replyText = answer(message);
+      if (replyText === null) return null;
+      const result: EngineReply = { characterId: 'haruhi', characterName: 'Haruhi', text: replyText, failure: null, locale: 'zh-CN' };
+      return result;
+    },
+  };
+}
+
+const definitions: CommandDefinition[] = [
+  {
+    name: 'persona',
+    description: 'characters',
+    subcommands: [
+      { name: 'list', description: 'list characters', options: [], adminOnly: false },
+      {
+        name: 'set',
+        description: 'choose a character',
+        options: [{ name: 'character', description: 'id', type: 'string', required: true }],
+        adminOnly: true,
+      },
+    ],
+  },
+  {
+    name: 'memory',
+    description: 'memories',
+    subcommands: [
+      {
+        name: 'show',
+        description: 'show memories',
+        options: [{ name: 'user', description: 'whose', type: 'user', required: false }],
+        adminOnly: false,
+      },
+      { name: 'export', description: 'export memories', options: [], adminOnly: false },
+    ],
+  },
+];
+
+function createFakeCommands(): CommandHandler & { readonly invocations: CommandInvocation[] } {
+  const invocations: CommandInvocation[] = [];
+  return {
+    definitions,
+    invocations,
+    async run(invocation): Promise<CommandResult> {
+      invocations.push(invocation);
+      if (invocation.command === 'memory' && invocation.subcommand === 'show') {
+        return { text: `memories of ${String(invocation.options.user ?? invocation.author.id)}`, private: true };
+      }
+      if (invocation.subcommand === 'export') {
+        return { text: 'export ready', private: false, file: { name: 'memories.txt', content: 'line\n'.repeat(5000) } };
+      }
+      return { text: `ran ${invocation.command} ${invocation.subcommand}`, private: false };
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function segmentsOf(action: RecordedAction): Segment[] {
+  return action.params.message as Segment[];
+}
+
+function textOf(action: RecordedAction): string {
+  return segmentsOf(action)
+    .filter((segment) => segment.type === 'text')
+    .map((segment) => String(segment.data.text))
+    .join('');
+}
+
+beforeAll(() => setLogLevel(process.env.QQ_TEST_LOG === 'debug' ? 'debug' : 'error'));
+
+describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) => {
+  let peer: FakeOneBot | null = null;
+  let adapter: QQAdapter | null = null;
+
+  afterEach(async () => {
+    await adapter?.stop();
+    await peer?.close();
+    adapter = null;
+    peer = null;
+  });
+
+  async function setup(options: { handler?: FakeHandler; commands?: CommandHandler; cooldownMs?: number; messageLimit?: number } = {}) {
+    const handler = options.handler ?? createFakeHandler();
+    const commands = options.commands ?? createFakeCommands();
+    const fake = createFakeOneBot({ selfId, nickname: 'Haruhi', token });
+    peer = fake;
+    const common = {
+      selfId,
+      token,
+      handler,
+      commands,
+      ownerIds: ['99999'],
+      cooldownMs: options.cooldownMs ?? 0,
+      responseTimeoutMs: 5000,
+      ...(options.messageLimit !== undefined && { messageLimit: options.messageLimit }),
+    };
+    if (protocol === 'ws') {
+      const endpoint = await fake.listen();
+      adapter = createQQAdapter({ ...common, protocol: 'ws', endpoint });
+      await adapter.start();
+    } else {
+      adapter = createQQAdapter({ ...common, protocol: 'ws-reverse', port: await freePort() });
+      await adapter.start();
+      await fake.connect(`ws://127.0.0.1:${adapter.port}/onebot`);
+      await adapter.whenOnline();
+    }
+    await fake.waitForAction('get_login_info');
+    return { fake, handler };
+  }
+
+  it('answers a leading @ in a group with one send_group_msg that quotes and @s the asker', async () => {
+    const { fake, handler } = await setup();
+    const id = fake.pushGroupMessage({ groupId, userId: '30003', member: { card: '阿虚', nickname: 'kyon' }, message: [at(selfId), text(' 你好')] });
+    const sent = await fake.waitForAction('send_group_msg');
+    expect(sent.params.group_id).toBe(Number(groupId));
+    const segments = segmentsOf(sent);
+    expect(segments.map((segment) => segment.type)).toEqual(['reply', 'at', 'text']);
+    expect(String(segments[0]!.data.id)).toBe(String(id));
+    expect(String(segments[1]!.data.qq)).toBe('30003');
+    expect(textOf(sent).trim()).toBe('echo: 你好');
+
+    const incoming = handler.seen[0]!;
+    expect(incoming).toMatchObject({
+      platform: 'onebot',
+      guildId: groupId,
+      channelId: groupId,
+      messageId: String(id),
+      author: { id: '30003', displayName: '阿虚' },
+      text: '你好',
+      addressing: { mentioned: true, repliedToBot: false, direct: false },
+      replyTo: null,
+    });
+
+    // A second message in the same group is answered after the first (one queue per group): by then a duplicate
+    // answer to the first would have been sent.
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' again')] });
+    await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('echo: again'));
+    expect(fake.actions.filter((action) => action.action === 'send_group_msg')).toHaveLength(2);
+  });
+
+  it('counts an @ of the bot in the middle of a message and renders other @s by name', async () => {
+    const { fake, handler } = await setup();
+    fake.pushGroupMessage({
+      groupId,
+      userId: '30003',
+      message: [text('你觉得 '), { type: 'at', data: { qq: '40004', name: '古泉' } }, text(' 怎么样 '), at(selfId), text(' ？')],
+    });
+    const sent = await fake.waitForAction('send_group_msg');
+    expect(handler.seen[0]!.text).toBe('你觉得 @古泉 怎么样 ？');
+    expect(handler.seen[0]!.addressing.mentioned).toBe(true);
+    expect(textOf(sent).trim()).toBe('echo: 你觉得 @古泉 怎么样 ？');
+  });
+
+  it('ignores a group message without an @ of the bot', async () => {
+    const { fake, handler } = await setup();
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [text('just chatting')] });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at('40004'), text(' not you')] });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' now you')] });
+    await fake.waitForAction('send_group_msg');
+    expect(handler.seen.map((message) => message.text)).toEqual(['now you']);
+    expect(fake.actions.filter((action) => action.action === 'send_group_msg')).toHaveLength(1);
+  });
+
+  it("answers a quote-reply of the bot's own message", async () => {
+    const { fake, handler } = await setup();
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' first')] });
+    const first = await fake.waitForAction('send_group_msg');
+    const sentId = (first.data as { message_id: number }).message_id;
+
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [reply(sentId), text('why?')] });
+    const second = await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('why?'));
+    expect(textOf(second).trim()).toBe('echo: why?');
+    const quoted = handler.seen[1]!;
+    expect(quoted.addressing).toEqual({ mentioned: false, repliedToBot: true, direct: false });
+    expect(quoted.replyTo).toMatchObject({ messageId: String(sentId), authorId: selfId });
+    expect(fake.actions.some((action) => action.action === 'get_msg')).toBe(true);
+  });
+
+  it('does not answer a quote-reply of somebody else', async () => {
+    const { fake, handler } = await setup();
+    const otherId = fake.pushGroupMessage({ groupId, userId: '40004', message: [text('hello all')] });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [reply(otherId), text('agreed')] });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' marker')] });
+    await fake.waitForAction('send_group_msg');
+    expect(handler.seen.map((message) => message.text)).toEqual(['marker']);
+  });
+
+  it('answers a private message with send_private_msg', async () => {
+    const { fake, handler } = await setup();
+    fake.pushPrivateMessage({ userId: '30003', nickname: 'kyon', message: [text('hi there')] });
+    const sent = await fake.waitForAction('send_private_msg');
+    expect(sent.params.user_id).toBe(30003);
+    expect(segmentsOf(sent).map((segment) => segment.type)).toEqual(['text']);
+    expect(textOf(sent)).toBe('echo: hi there');
+    expect(handler.seen[0]).toMatchObject({
+      guildId: null,
+      channelId: 'private:30003',
+      author: { id: '30003', displayName: 'kyon' },
+      addressing: { mentioned: false, repliedToBot: false, direct: true },
+    });
+  });
+
+  it('splits a long answer into ordered parts under the limit; only the first quotes', async () => {
+    const sentences = Array.from({ length: 30 }, (_, index) => `第${index + 1}句话说得很长很长很长。`);
+    const handler = createFakeHandler(() => sentences.join(''));
+    const { fake } = await setup({ handler, messageLimit: 100 });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' 讲个故事')] });
+    await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('第30句'));
+    const sends = fake.actions.filter((action) => action.action === 'send_group_msg');
+    expect(sends.length).toBeGreaterThan(3);
+    expect(sends.map((action) => textOf(action).trim()).join('')).toBe(sentences.join(''));
+    for (const [index, action] of sends.entries()) {
+      expect(textOf(action).trim().length).toBeLessThanOrEqual(100);
+      expect(textOf(action).trim()).toMatch(/。$/);
+      const types = segmentsOf(action).map((segment) => segment.type);
+      expect(types).toEqual(index === 0 ? ['reply', 'at', 'text'] : ['text']);
+    }
+  });
+
+  it('answers two messages in the order they arrived', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handler: FakeHandler = {
+      seen: [],
+      async handle(message) {
+        this.seen.push(message);
+        // The first answer is slow: the second must still wait for it.
+        if (message.text === 'one') await gate;
+        return { characterId: 'h', characterName: 'H', text: `re ${message.text}`, failure: null, locale: 'zh-CN' };
+      },
+    };
+    const { fake } = await setup({ handler });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' one')] });
+    fake.pushGroupMessage({ groupId, userId: '30004', message: [at(selfId), text(' two')] });
+    await waitUntil(() => handler.seen.length >= 1);
+    release();
+    await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('re two'));
+    const replies = fake.actions.filter((action) => action.action === 'send_group_msg').map((action) => textOf(action).trim());
+    expect(replies).toEqual(['re one', 're two']);
+  });
+
+  it('drops a quick second message from the same user during the cooldown', async () => {
+    const { fake, handler } = await setup({ cooldownMs: 60_000 });
+    const time = Math.floor(Date.now() / 1000);
+    fake.pushGroupMessage({ groupId, userId: '30003', time, message: [at(selfId), text(' one')] });
+    fake.pushGroupMessage({ groupId, userId: '30003', time: time + 1, message: [at(selfId), text(' two')] });
+    fake.pushGroupMessage({ groupId, userId: '30004', time: time + 1, message: [at(selfId), text(' three')] });
+    await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('three'));
+    expect(handler.seen.map((message) => message.text)).toEqual(['one', 'three']);
+  });
+
+  it('runs a command from a member with isAdmin false, and from an admin or owner with isAdmin true', async () => {
+    const commands = createFakeCommands();
+    const { fake, handler } = await setup({ commands });
+    fake.pushGroupMessage({ groupId, userId: '30003', member: { role: 'member' }, message: [text('/persona set 凉宫 春日')] });
+    const sent = await fake.waitForAction('send_group_msg');
+    expect(textOf(sent).trim()).toBe('ran persona set');
+    expect(segmentsOf(sent).map((segment) => segment.type)).toEqual(['reply', 'at', 'text']);
+    expect(commands.invocations[0]).toMatchObject({
+      platform: 'onebot',
+      guildId: groupId,
+      channelId: groupId,
+      author: { id: '30003' },
+      isAdmin: false,
+      locale: null,
+      command: 'persona',
+      subcommand: 'set',
+      options: { character: '凉宫 春日' },
+    });
+
+    fake.pushGroupMessage({ groupId, userId: '30004', member: { role: 'admin' }, message: [text('/persona list')] });
+    fake.pushGroupMessage({ groupId, userId: '30005', member: { role: 'owner' }, message: [at(selfId), text(' persona list')] });
+    fake.pushGroupMessage({ groupId, userId: '99999', member: { role: 'member' }, message: [text('/persona list')] });
+    await waitUntil(() => commands.invocations.length === 4);
+    const byUser = Object.fromEntries(commands.invocations.map((invocation) => [invocation.author.id, invocation.isAdmin]));
+    expect(byUser).toEqual({ '30003': false, '30004': true, '30005': true, '99999': true });
+    // Commands never reach the chat handler.
+    expect(handler.seen).toHaveLength(0);
+  });
+
+  it('sends a private command result by send_private_msg with a short note in the group', async () => {
+    const commands = createFakeCommands();
+    const { fake } = await setup({ commands });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [text('/memory show --user '), at('40004')] });
+    const privately = await fake.waitForAction('send_private_msg');
+    expect(privately.params.user_id).toBe(30003);
+    expect(textOf(privately)).toBe('memories of 40004');
+    const note = await fake.waitForAction('send_group_msg');
+    expect(textOf(note)).not.toContain('memories of');
+    expect(commands.invocations[0]!.options).toEqual({ user: '40004' });
+
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [text('/memory show --user 50005')] });
+    await fake.waitForAction('send_private_msg', (params) => JSON.stringify(params.message).includes('50005'));
+  });
+
+  it('sends a long file result privately in parts', async () => {
+    const { fake } = await setup();
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [text('/memory export')] });
+    await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('export ready'));
+    await fake.waitForAction('send_private_msg', (params) => JSON.stringify(params.message).includes('memories.txt (10/10)'));
+    const parts = fake.actions.filter((action) => action.action === 'send_private_msg');
+    expect(parts).toHaveLength(10);
+    expect(parts.map((part) => textOf(part).split('\n')[0])).toEqual(
+      Array.from({ length: 10 }, (_, index) => `📄 memories.txt (${index + 1}/10)`),
+    );
+    for (const part of parts) expect(textOf(part).length).toBeLessThanOrEqual(1500);
+    // 25,000 characters do not fit in ten parts: the last one says it was cut.
+    expect(textOf(parts[9]!)).toContain('已截断');
+    // The group learns where it went, without the content.
+    const note = await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('私信'));
+    expect(textOf(note)).not.toContain('line');
+  });
+});
+
+describe('QQ adapter over ws-reverse: access token', () => {
+  it('refuses a OneBot connection without the right token', async () => {
+    const adapter = createQQAdapter({
+      protocol: 'ws-reverse',
+      selfId,
+      token,
+      port: await freePort(),
+      handler: createFakeHandler(),
+      commands: createFakeCommands(),
+      cooldownMs: 0,
+    });
+    await adapter.start();
+    const intruder = createFakeOneBot({ selfId, token: 'wrong-token-456' });
+    try {
+      await intruder.connect(`ws://127.0.0.1:${adapter.port}/onebot`);
+      await waitUntil(() => !intruder.connected);
+      expect(intruder.actions).toEqual([]);
+    } finally {
+      await adapter.stop();
+      await intruder.close();
+    }
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
