@@ -115,7 +115,9 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
     peer = null;
   });
 
-  async function setup(options: { handler?: FakeHandler; commands?: CommandHandler; cooldownMs?: number; messageLimit?: number } = {}) {
+  async function setup(
+    options: { handler?: FakeHandler; commands?: CommandHandler; cooldownMs?: number; messageLimit?: number; stopTimeoutMs?: number } = {},
+  ) {
     const handler = options.handler ?? createFakeHandler();
     const commands = options.commands ?? createFakeCommands();
     const fake = createFakeOneBot({ selfId, nickname: 'Haruhi', token });
@@ -129,6 +131,7 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
       cooldownMs: options.cooldownMs ?? 0,
       responseTimeoutMs: 5000,
       ...(options.messageLimit !== undefined && { messageLimit: options.messageLimit }),
+      ...(options.stopTimeoutMs !== undefined && { stopTimeoutMs: options.stopTimeoutMs }),
     };
     if (protocol === 'ws') {
       const endpoint = await fake.listen();
@@ -329,6 +332,37 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
     await fake.waitForAction('send_private_msg', (params) => JSON.stringify(params.message).includes('50005'));
   });
 
+  it('in a private chat runs only /-prefixed commands; a bare command word is conversation', async () => {
+    const commands = createFakeCommands();
+    const { fake, handler } = await setup({ commands });
+    fake.pushPrivateMessage({ userId: '30003', message: [text('persona is a nice word')] });
+    await fake.waitForAction('send_private_msg', (params) => JSON.stringify(params.message).includes('echo: persona'));
+    fake.pushPrivateMessage({ userId: '30003', message: [text('/persona list')] });
+    const sent = await fake.waitForAction('send_private_msg', (params) => JSON.stringify(params.message).includes('ran persona list'));
+    expect(segmentsOf(sent).map((segment) => segment.type)).toEqual(['text']);
+    expect(handler.seen.map((message) => message.text)).toEqual(['persona is a nice word']);
+    expect(commands.invocations).toHaveLength(1);
+    expect(commands.invocations[0]).toMatchObject({ guildId: null, channelId: 'private:30003', isAdmin: false });
+  });
+
+  it('stop() waits a bounded time for a reply in flight, then aborts it', async () => {
+    let signal: AbortSignal | undefined;
+    const handler: FakeHandler = {
+      seen: [],
+      handle(message, options) {
+        this.seen.push(message);
+        signal = options?.signal;
+        return new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+      },
+    };
+    const { fake } = await setup({ handler, stopTimeoutMs: 200 });
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' think hard')] });
+    await waitUntil(() => handler.seen.length === 1);
+    await adapter!.stop();
+    expect(signal?.aborted).toBe(true);
+    expect(fake.actions.some((action) => action.action === 'send_group_msg')).toBe(false);
+  });
+
   it('sends a long file result privately in parts', async () => {
     const { fake } = await setup();
     fake.pushGroupMessage({ groupId, userId: '30003', message: [text('/memory export')] });
@@ -369,6 +403,29 @@ describe('QQ adapter over ws-reverse: access token', () => {
       await adapter.stop();
       await intruder.close();
     }
+  });
+});
+
+describe('QQ adapter over ws: connecting', () => {
+  it('fails start() with a clear error when the OneBot peer cannot be reached', async () => {
+    const port = await freePort();
+    const adapter = createQQAdapter({
+      protocol: 'ws',
+      endpoint: `ws://127.0.0.1:${port}`,
+      selfId,
+      handler: createFakeHandler(),
+      commands: createFakeCommands(),
+      cooldownMs: 0,
+      connectTimeoutMs: 300,
+    });
+    await expect(adapter.start()).rejects.toThrow(/could not start \(ws\)/);
+    await adapter.stop();
+  });
+
+  it('refuses a configuration without an endpoint or with a bad QQ number', () => {
+    const base = { handler: createFakeHandler(), commands: createFakeCommands(), cooldownMs: 0 };
+    expect(() => createQQAdapter({ ...base, protocol: 'ws', selfId })).toThrow(/qq.endpoint/);
+    expect(() => createQQAdapter({ ...base, protocol: 'ws-reverse', selfId: 'bot' })).toThrow(/qq.selfId/);
   });
 });
 

@@ -130,6 +130,12 @@ describe('parseLorebook', () => {
     });
   });
 
+  it('accepts a minimal entry and null optional fields', () => {
+    expect(parseLorebook({ entries: [{ keys: ['a'], content: 'A', comment: null, position: 'after_char' }] }, 'b.json').entries).toEqual([
+      { keys: ['a'], content: 'A', extensions: {}, enabled: true, insertion_order: 100, position: 'after_char' },
+    ]);
+  });
+
   it('names the file and field of a bad entry', () => {
     let caught: unknown;
     try {

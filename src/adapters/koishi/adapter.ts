@@ -4,14 +4,15 @@
  * message, a private chat) go to the MessageHandler; `/persona`, `/memory`, ... are Koishi commands wired to the
  * CommandHandler.
  *
- * Koishi is loaded through CommonJS: its ESM entry fails on Node 20 (../../../shared notes), and the onebot
- * adapter itself `require`s koishi, so both must share the CommonJS instances.
+ * Koishi is loaded through CommonJS: its ESM entry fails on Node 20 ("Class extends value #<Object> is not a
+ * constructor"), and the onebot adapter itself `require`s koishi, so both must share the CommonJS instances.
+ * Only type imports of koishi appear at the top; the modules load on the first start().
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage as HttpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as KoishiModule from 'koishi';
-import type { Bot, Context, Element, Session } from 'koishi';
+import type { Argv, Bot, Context, Element, Session } from 'koishi';
 import type * as OneBotModule from 'koishi-plugin-adapter-onebot';
 import type * as ServerModule from '@koishijs/plugin-server';
 import type { CommandHandler, CommandInvocation, CommandResult } from '../../core/commands.js';
@@ -210,7 +211,8 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
     try {
       reply = await options.handler.handle(message, { signal: abort.signal });
     } catch (error) {
-      logger.error('handler failed', { conversation: message.channelId, message: message.messageId, error });
+      if (abort.signal.aborted) logger.debug('reply abandoned: adapter stopping', { conversation: message.channelId });
+      else logger.error('handler failed', { conversation: message.channelId, message: message.messageId, error });
       return;
     }
     if (!reply) return;
@@ -226,7 +228,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
   function onMessage(session: Session): boolean {
     if (!accepting) return true;
     const message = decodeOneBotSession(session, selfId);
-    if (!message) return false;
+    if (!message || !isAddressed(message)) return false;
     const at = message.timestamp.getTime();
     const last = lastAcceptedAt.get(message.author.id);
     if (options.cooldownMs > 0 && last !== undefined && at - last < options.cooldownMs) {
@@ -357,9 +359,16 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
         return true;
       },
     };
-    const server = await waitForServer(context);
+    const server = await serverOf(context);
     // The stack's element type is the package's WebSocketLayer class; the server only ever calls accept().
     server.wsStack.unshift(guard as unknown as (typeof server.wsStack)[number]);
+  }
+
+  async function shutdown(context: Context): Promise<void> {
+    // Disposing the adapter and server forks before the context avoids Koishi's noisy errors on shutdown.
+    for (const fork of forks.reverse()) fork.dispose();
+    forks = [];
+    await context.stop();
   }
 
   return {
@@ -393,6 +402,13 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
           logger.warn('offline', { selfId, error: bot.error });
         }
       });
+      // Koishi reads any private message whose first word names a command as that command ("memory is weird"
+      // would run /memory). In private chats only '/'-prefixed text is a command; the rest is conversation.
+      // Registered after Koishi's own parser but prepended (`before` puts hooks first), so this one decides.
+      const requirePrefixInPrivate = (_content: string, session: Session): Argv | undefined =>
+        session.isDirect && session.stripped.prefix === null ? koishi.Argv.parse('') : undefined;
+      // Koishi types the hook as always returning an Argv, but its bail() moves on to the next hook on undefined.
+      context.before('parse', requirePrefixInPrivate as (content: string, session: Session) => Argv);
       // Messages not for the bot go on to Koishi's own middleware (it suggests commands for "/pesrona").
       context.middleware((session, next) => (onMessage(session) ? undefined : next()));
       registerCommands(context);
@@ -409,7 +425,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
         await context.start();
         if (options.protocol !== 'ws') {
           await installTokenGuard(context);
-          listeningPort = options.port ? (await waitForServer(context)).port : null;
+          listeningPort = options.port ? (await serverOf(context)).port : null;
           if (listeningPort) logger.info('listening for OneBot', { url: `http://${host}:${listeningPort}${path}` });
         }
         accepting = true;
@@ -418,7 +434,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
         accepting = false;
         ctx = null;
         listeningPort = null;
-        await context.stop().catch((stopError: unknown) => logger.debug('cleanup after failed start', { error: stopError }));
+        await shutdown(context).catch((stopError: unknown) => logger.debug('cleanup after failed start', { error: stopError }));
         throw new OmoideError(`qq adapter: could not start (${options.protocol})`, { cause: error });
       }
     },
@@ -440,10 +456,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
       }
       ctx = null;
       listeningPort = null;
-      // Disposing the adapter and server forks before the context avoids Koishi's noisy errors on shutdown.
-      for (const fork of forks.reverse()) fork.dispose();
-      forks = [];
-      await running.stop();
+      await shutdown(running);
       lastAcceptedAt.clear();
       conversationQueues.clear();
       logger.info('stopped');
@@ -475,7 +488,8 @@ function encodeFile(file: { name: string; content: string }, limit: number, trun
   return shown.map((body, index) => (shown.length === 1 ? `📄 ${file.name}\n${body}` : `📄 ${file.name} (${index + 1}/${shown.length})\n${body}`));
 }
 
-async function waitForServer(context: Context): Promise<ServerModule.Server> {
+async function serverOf(context: Context): Promise<ServerModule.Server> {
+  // Provided by the server plugin forked in start(); present once the context has started.
   const server = context.get('server') as ServerModule.Server | undefined;
   if (!server) throw new OmoideError('qq adapter: the Koishi server plugin did not start');
   return server;

@@ -68,7 +68,7 @@ function containsAt(elements: readonly Element[], selfId: string): boolean {
 /** The message as a person reads it: the bot's own @ removed, other @s as @name, media as short placeholders. */
 export function renderText(elements: readonly Element[], selfId: string): string {
   return render(elements, selfId)
-    .replace(/[^\S\n]{2,}/g, ' ')
+    .replace(/[^\S\n]*\u0000[^\S\n]*/g, ' ')
     .trim();
 }
 
@@ -83,8 +83,8 @@ function render(elements: readonly Element[], selfId: string): string {
       case 'at':
         if (attrs.type === 'all') out += '@全体成员';
         else if (String(attrs.id) !== selfId) out += `@${String(attrs.name || attrs.id)}`;
-        // The bot's own @ is dropped; the space around it collapses below.
-        else out += ' ';
+        // The bot's own @ is dropped: a marker here, and renderText folds it with the spaces around it into one.
+        else out += '\u0000';
         break;
       case 'face':
         out += typeof attrs.name === 'string' && attrs.name ? `[${attrs.name}]` : '';
