@@ -192,7 +192,7 @@ describe('discord adapter: messages', () => {
 
   it('answers a call by name only in channels configured for it', async () => {
     const handler = createRecordingHandler(() => 'you called?');
-    const discord = await setup(handler, undefined, { nameTriggerChannels: { [channelId]: ['Alice', '爱丽丝'] } });
+    const discord = await setup(handler, undefined, { nameTriggerChannels: [channelId], namesFor: () => ['Alice', '爱丽丝'] });
     const otherChannel = '300000000000000002';
     discord.dispatchMessage({ channelId: otherChannel, guildId, author: bob, content: 'no Alice here' });
     discord.dispatchMessage({ channelId, guildId, author: bob, content: 'Malice is not a name' });

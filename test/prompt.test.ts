@@ -93,7 +93,7 @@ describe('buildPrompt', () => {
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const words = ['团子', 'cat', '书店', 'lighthouse', '下雨了', 'remember', '。', '!'];
     const text = (n: number) => Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(' ');
-    for (let round = 0; round < 60; round++) {
+    for (let round = 0; round < 200; round++) {
       const contextWindow = 300 + Math.floor(random() * 4000);
       const replyReserve = 50 + Math.floor(random() * 200);
       const built = buildPrompt(

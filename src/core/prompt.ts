@@ -109,8 +109,9 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   };
   const take = (name: SectionName) => Math.max(0, Math.min(input.budgets[name], remaining));
 
-  // current: always present; an over-long message is cut rather than pushing everything else out.
-  const currentBudget = take('current') - messageOverheadTokens;
+  // current: always present; an over-long message is cut rather than pushing everything else out, and it never
+  // takes more than half of the room, so the persona always has a place.
+  const currentBudget = Math.min(input.budgets.current, Math.floor(remaining / 2)) - messageOverheadTokens;
   const currentText = truncateToTokens(`${input.current.speakerName}: ${input.current.content}`, currentBudget);
   const currentTokens = countTokens(currentText) + messageOverheadTokens;
   sections.current = { tokens: currentTokens, items: 1, dropped: 0 };
@@ -127,13 +128,17 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   ].filter(Boolean);
   const postHistory = character.postHistoryInstructions ? fill(character.postHistoryInstructions) : '';
   const systemBudget = take('system') - messageOverheadTokens - (postHistory ? messageOverheadTokens : 0);
-  const postHistoryText = truncateToTokens(postHistory, Math.floor(systemBudget / 4));
-  const personaText = truncateToTokens(personaParts.join('\n\n'), systemBudget - countTokens(postHistoryText));
-  const systemTokens =
-    countTokens(personaText) + messageOverheadTokens + (postHistoryText ? countTokens(postHistoryText) + messageOverheadTokens : 0);
-  sections.system = { tokens: systemTokens, items: personaParts.length, dropped: 0 };
+  // Too little room for even a system message (a tiny context window): send the current message alone.
+  const hasSystem = systemBudget > 0;
+  const postHistoryText = hasSystem ? truncateToTokens(postHistory, Math.floor(systemBudget / 4)) : '';
+  const personaText = hasSystem ? truncateToTokens(personaParts.join('\n\n'), systemBudget - countTokens(postHistoryText)) : '';
+  const systemTokens = hasSystem
+    ? countTokens(personaText) + messageOverheadTokens + (postHistoryText ? countTokens(postHistoryText) + messageOverheadTokens : 0)
+    : 0;
+  sections.system = { tokens: systemTokens, items: hasSystem ? personaParts.length : 0, dropped: hasSystem ? 0 : personaParts.length };
   remaining -= systemTokens;
-
+  // The optional sections live inside the system message.
+  const takeContext = (name: SectionName) => (hasSystem ? take(name) : 0);
   const blocks: string[] = [personaText];
   const contextHeadings: Record<ContextSectionName, string> = {
     portrait: t('portrait'),
@@ -146,7 +151,7 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   const keptItems: Partial<Record<ContextSectionName, number[]>> = {};
   for (const name of ['portrait', 'memories', 'lorebook', 'world', 'scenes'] as const) {
     const items = (input.context[name] ?? []).map(fill);
-    const { text, report, kept } = packItems(contextHeadings[name], items, take(name));
+    const { text, report, kept } = packItems(contextHeadings[name], items, takeContext(name));
     sections[name] = report;
     remaining -= report.tokens;
     packed[name] = text;
@@ -156,7 +161,7 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   const exampleItems = character.exampleDialogues.map((dialogue) =>
     dialogue.map((turn) => `${turn.speaker === 'user' ? exampleUser : character.name}: ${fill(turn.text)}`).join('\n'),
   );
-  const examples = packItems(t('examples'), exampleItems, take('examples'));
+  const examples = packItems(t('examples'), exampleItems, takeContext('examples'));
   sections.examples = examples.report;
   remaining -= examples.report.tokens;
 
@@ -183,7 +188,7 @@ export function buildPrompt(input: PromptInput): BuiltPrompt {
   sections.history = { tokens: historyTokens, items: kept, dropped: input.history.length - kept };
 
   const messages: ChatMessage[] = [
-    { role: 'system', content: blocks.join('\n\n') },
+    ...(hasSystem ? [{ role: 'system' as const, content: blocks.join('\n\n') }] : []),
     ...historyMessages,
     { role: 'user', content: currentText },
   ];

@@ -34,11 +34,10 @@ export interface DiscordAdapterOptions {
   readonly ownerIds?: readonly string[];
   /** Addressed messages from one user closer together than this (by Discord's timestamps) are ignored. 0: off. */
   readonly cooldownMs: number;
-  /**
-   * Channels where saying a name addresses the bot without an @mention: channel id (or a thread's parent id) →
-   * names (the character's name and aliases). The key '*' applies to every channel without its own entry.
-   */
-  readonly nameTriggerChannels?: Readonly<Record<string, readonly string[]>>;
+  /** Channels (ids; a thread follows its parent; '*' = every channel) where saying a name addresses the bot. */
+  readonly nameTriggerChannels?: readonly string[];
+  /** The names that call the bot in a channel: the speaking character's name and aliases (they change with /persona). */
+  readonly namesFor?: (guildId: string | null, channelId: string) => readonly string[];
   readonly logger?: Logger;
   /** How often the typing indicator is renewed while generating (Discord shows it for about 10 s). */
   readonly typingIntervalMs?: number;
@@ -107,10 +106,10 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   }
 
   function namesFor(message: Message): readonly string[] {
-    const triggers = options.nameTriggerChannels;
-    if (!triggers) return [];
+    const channels = options.nameTriggerChannels ?? [];
     const parentId = message.channel.isThread() ? message.channel.parentId : null;
-    return triggers[message.channelId] ?? (parentId ? triggers[parentId] : undefined) ?? triggers['*'] ?? [];
+    const enabled = channels.includes('*') || channels.includes(message.channelId) || (parentId !== null && channels.includes(parentId));
+    return enabled && options.namesFor ? options.namesFor(message.guildId, message.channelId) : [];
   }
 
   async function answerMessage(message: Message, botUserId: string): Promise<void> {
