@@ -39,7 +39,7 @@ export interface AppOverrides {
 }
 
 export function createApp(config: OmoideConfig, overrides: AppOverrides = {}): App {
-  registerSecret(config.llm.apiKey);
+  for (const secret of [config.llm.apiKey, config.discord.token, config.qq.token]) registerSecret(secret);
   const clock = overrides.clock ?? systemClock;
   const translator = loadTranslator(localesDirectory);
   const characters = new CharacterCatalog(config.charactersDir, config.defaultCharacter);

@@ -54,6 +54,39 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    discord: z
+      .object({
+        /** prefer DISCORD_TOKEN */
+        token: z.string().min(1).optional(),
+        /** the REST api base for proxies, e.g. https://discord-proxy.example/api (DISCORD_API_BASE) */
+        apiBase: z.string().url().optional(),
+        /** Discord user ids that count as admins everywhere, besides members with Manage Server */
+        ownerIds: z.array(z.string().regex(/^\d+$/, 'a Discord user id (digits)')).default([]),
+        /** addressed messages from one user closer together than this are ignored */
+        cooldownMs: z.number().int().min(0).default(2000),
+        /** channel ids ('*' = all) where saying the character's name or alias addresses the bot */
+        nameTriggerChannels: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    qq: z
+      .object({
+        protocol: z.enum(['ws', 'ws-reverse', 'http']).default('ws'),
+        /** ws: the implementation's websocket, e.g. ws://127.0.0.1:3001; http: its HTTP API */
+        endpoint: z.string().url().optional(),
+        /** the bot's QQ number */
+        selfId: z.string().regex(/^\d{5,12}$/, 'a QQ number (5-12 digits)').optional(),
+        /** OneBot access_token; prefer ONEBOT_TOKEN */
+        token: z.string().min(1).optional(),
+        /** ws-reverse / http: where omoide listens for the implementation */
+        path: z.string().startsWith('/').default('/onebot'),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(1).max(65535).optional(),
+        ownerIds: z.array(z.string().regex(/^\d+$/, 'a QQ number')).default([]),
+        cooldownMs: z.number().int().min(0).default(2000),
+      })
+      .strict()
+      .prefault({}),
     prompt: z
       .object({
         historyMessages: positiveInt.default(40),
@@ -137,6 +170,29 @@ function applyEnvironment(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string,
   // 'auto': an OpenAI-compatible endpoint when one is configured, else a local Ollama (the zero-setup default).
   const provider = requested === 'auto' ? (baseURL || apiKey ? 'openai' : 'ollama') : (requested as 'openai' | 'ollama');
   const model = env.OMOIDE_LLM_MODEL || llmFile.model || (provider === 'ollama' ? 'qwen2.5:7b' : 'gpt-4o-mini');
+  const discord = {
+    ...file.discord,
+    token: env.DISCORD_TOKEN || file.discord.token,
+    apiBase: env.DISCORD_API_BASE || file.discord.apiBase,
+  };
+  const qq = {
+    ...file.qq,
+    protocol: (env.ONEBOT_PROTOCOL || file.qq.protocol) as FileConfig['qq']['protocol'],
+    endpoint: env.ONEBOT_ENDPOINT || file.qq.endpoint,
+    selfId: env.ONEBOT_SELF_ID || file.qq.selfId,
+    token: env.ONEBOT_TOKEN || file.qq.token,
+    path: env.ONEBOT_PATH || file.qq.path,
+    port: env.ONEBOT_PORT ? Number(env.ONEBOT_PORT) : file.qq.port,
+  };
+  if (!['ws', 'ws-reverse', 'http'].includes(qq.protocol)) {
+    throw new ConfigError('ONEBOT_PROTOCOL', "'ws', 'ws-reverse' or 'http'", 'environment');
+  }
+  if (qq.port !== undefined && !(Number.isInteger(qq.port) && qq.port > 0 && qq.port < 65536)) {
+    throw new ConfigError('ONEBOT_PORT', 'a port number (1-65535)', 'environment');
+  }
+  if (qq.selfId !== undefined && !/^\d{5,12}$/.test(qq.selfId)) {
+    throw new ConfigError('ONEBOT_SELF_ID', 'a QQ number (5-12 digits)', 'environment');
+  }
   if (llmFile.maxReplyTokens >= llmFile.contextWindow) {
     throw new ConfigError('llm.maxReplyTokens', `less than llm.contextWindow (${llmFile.contextWindow})`, source);
   }
@@ -146,6 +202,8 @@ function applyEnvironment(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string,
     dataDir,
     databasePath,
     logLevel: logLevel as FileConfig['logLevel'],
+    discord,
+    qq,
     charactersDir: file.charactersDir ? resolve(cwd, file.charactersDir) : shippedCharactersDirectory,
     llm: {
       provider,

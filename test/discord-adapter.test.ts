@@ -3,11 +3,14 @@ import { createDiscordAdapter, type DiscordAdapter, type DiscordAdapterOptions }
 import type { CommandDefinition, CommandHandler, CommandInvocation, CommandResult } from '../src/core/commands.js';
 import type { EngineReply, IncomingMessage, MessageHandler } from '../src/core/message.js';
 import type { Logger } from '../src/util/logger.js';
+import { loadTranslator } from '../src/core/i18n.js';
+import { localesDirectory } from '../src/util/paths.js';
 import { nextSnowflake, startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
 
 const token = 'fake-bot-token-ABCDEFGHIJKLMNOP';
 const guildId = '200000000000000001';
 const channelId = '300000000000000001';
+const translator = loadTranslator(localesDirectory);
 const alice: FakeUser = { id: '500000000000000001', username: 'alice', global_name: 'Alice G' };
 const bob: FakeUser = { id: '500000000000000002', username: 'bob' };
 const otherBot: FakeUser = { id: '500000000000000003', username: 'otherbot', bot: true };
@@ -100,6 +103,7 @@ async function setup(
     apiBase: fake.apiBase,
     handler,
     commands,
+    translator,
     ownerIds: ['999999999999999999'],
     cooldownMs: 0,
     logger: createRecordingLogger(logLines),

@@ -7,8 +7,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createQQAdapter, type QQAdapter } from '../src/adapters/koishi/adapter.js';
 import type { CommandDefinition, CommandHandler, CommandInvocation, CommandResult } from '../src/core/commands.js';
 import type { EngineReply, IncomingMessage, MessageHandler } from '../src/core/message.js';
+import { loadTranslator } from '../src/core/i18n.js';
 import { setLogLevel } from '../src/util/logger.js';
+import { localesDirectory } from '../src/util/paths.js';
 import { at, createFakeOneBot, reply, text, type FakeOneBot, type RecordedAction, type Segment } from './fakes/fake-onebot.js';
+
+const translator = loadTranslator(localesDirectory);
 
 const selfId = '10001';
 const groupId = '20002';
@@ -127,6 +131,7 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
       token,
       handler,
       commands,
+      translator,
       ownerIds: ['99999'],
       cooldownMs: options.cooldownMs ?? 0,
       responseTimeoutMs: 5000,
@@ -390,6 +395,7 @@ describe('QQ adapter over ws-reverse: access token', () => {
       token,
       port: await freePort(),
       handler: createFakeHandler(),
+      translator,
       commands: createFakeCommands(),
       cooldownMs: 0,
     });
@@ -414,6 +420,7 @@ describe('QQ adapter over ws: connecting', () => {
       endpoint: `ws://127.0.0.1:${port}`,
       selfId,
       handler: createFakeHandler(),
+      translator,
       commands: createFakeCommands(),
       cooldownMs: 0,
       connectTimeoutMs: 300,
@@ -423,7 +430,7 @@ describe('QQ adapter over ws: connecting', () => {
   });
 
   it('refuses a configuration without an endpoint or with a bad QQ number', () => {
-    const base = { handler: createFakeHandler(), commands: createFakeCommands(), cooldownMs: 0 };
+    const base = { translator, handler: createFakeHandler(), commands: createFakeCommands(), cooldownMs: 0 };
     expect(() => createQQAdapter({ ...base, protocol: 'ws', selfId })).toThrow(/qq.endpoint/);
     expect(() => createQQAdapter({ ...base, protocol: 'ws-reverse', selfId: 'bot' })).toThrow(/qq.selfId/);
   });

@@ -19,6 +19,7 @@ import {
 import type { CommandHandler, CommandResult } from '../../core/commands.js';
 import { ConfigError, OmoideError } from '../../core/errors.js';
 import { isAddressed, type MessageHandler } from '../../core/message.js';
+import type { Translator } from '../../core/i18n.js';
 import { createLogger, registerSecret, type Logger } from '../../util/logger.js';
 import { decodeCommandInvocation, encodeCommandDefinitions, mapDiscordLocale } from './commands.js';
 import { decodeDiscordMessage } from './decode.js';
@@ -29,6 +30,8 @@ export interface DiscordAdapterOptions {
   /** REST base such as 'http://127.0.0.1:8080/api' (DISCORD_API_BASE): for proxies and tests. */
   readonly apiBase?: string;
   readonly handler: MessageHandler;
+  /** the adapter's own short notes come from locales/ */
+  readonly translator: Translator;
   readonly commands: CommandHandler;
   /** These users count as admins everywhere, besides members with Manage Server. */
   readonly ownerIds?: readonly string[];
@@ -52,19 +55,6 @@ export interface DiscordAdapter {
   stop(): Promise<void>;
 }
 
-// The adapter's only user-facing texts; they move to locales/ once that exists.
-const commandFailedText: Readonly<Record<string, string>> = {
-  'zh-CN': '出错了，请稍后再试。',
-  'en-US': 'Something went wrong. Please try again later.',
-};
-const commandUnknownText: Readonly<Record<string, string>> = {
-  'zh-CN': '这个命令已经不存在了。',
-  'en-US': 'This command no longer exists.',
-};
-
-function localized(texts: Readonly<Record<string, string>>, locale: string | null): string {
-  return texts[locale ?? 'en-US'] ?? texts['en-US'] ?? '';
-}
 
 export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAdapter {
   if (!options.token || options.token.trim().length === 0) {
@@ -169,7 +159,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     const invocation = decodeCommandInvocation(interaction, options.commands.definitions, ownerIds);
     if (!invocation) {
       logger.warn('unknown command (stale registration?)', { command: interaction.commandName });
-      const content = localized(commandUnknownText, mapDiscordLocale(interaction.locale));
+      const content = options.translator.t(mapDiscordLocale(interaction.locale) ?? 'en-US', 'adapters.command-unknown');
       await interaction.reply({ content, flags: MessageFlags.Ephemeral });
       return;
     }
@@ -186,7 +176,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
       result = await options.commands.run(invocation);
     } catch (error) {
       logger.error('command failed', { command: invocation.command, subcommand: invocation.subcommand, error });
-      result = { text: localized(commandFailedText, invocation.locale), private: true };
+      result = { text: options.translator.t(invocation.locale ?? 'en-US', 'adapters.command-failed'), private: true };
     } finally {
       clearTimeout(deferTimer);
     }

@@ -18,6 +18,7 @@ import type * as ServerModule from '@koishijs/plugin-server';
 import type { CommandHandler, CommandInvocation, CommandResult } from '../../core/commands.js';
 import { ConfigError, InputError, OmoideError } from '../../core/errors.js';
 import { isAddressed, type IncomingMessage, type MessageHandler } from '../../core/message.js';
+import type { Translator } from '../../core/i18n.js';
 import { createLogger, registerSecret, type Logger } from '../../util/logger.js';
 import { decodeCommandInvocation, koishiDeclaration, koishiOptionDeclaration, positionalOption } from './commands.js';
 import { decodeOneBotSession } from './decode.js';
@@ -42,6 +43,8 @@ export interface QQAdapterOptions {
   /** ws-reverse / http: the port to listen on; 0 = do not listen (another Koishi server plugin would). */
   readonly port?: number;
   readonly handler: MessageHandler;
+  /** the adapter's own short notes come from locales/ */
+  readonly translator: Translator;
   readonly commands: CommandHandler;
   /** These QQ numbers count as admins everywhere, besides group owners and admins. */
   readonly ownerIds?: readonly string[];
@@ -72,22 +75,6 @@ export interface QQAdapter {
 /** A file result longer than this many parts is cut: QQ has no portable file upload (see sendCommandResult). */
 const maxFileParts = 10;
 
-const notes: Record<string, Record<string, string>> = {
-  'zh-CN': {
-    sentPrivately: '已私信发给你。',
-    privateFailed: '无法私信你，请先加我为好友。',
-    commandFailed: '出错了，请稍后再试。',
-    truncated: '（内容过长，已截断）',
-    subcommands: '可用的子指令：',
-  },
-  'en-US': {
-    sentPrivately: 'I sent it to you in a private message.',
-    privateFailed: "I couldn't message you privately; please add me as a friend first.",
-    commandFailed: 'Something went wrong. Please try again later.',
-    truncated: '(too long, cut here)',
-    subcommands: 'Subcommands:',
-  },
-};
 
 interface Koishi {
   readonly koishi: typeof KoishiModule;
@@ -158,7 +145,14 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
   const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
   const path = options.path ?? '/onebot';
   const host = options.host ?? '127.0.0.1';
-  const text = notes[options.locale ?? 'zh-CN'] ?? notes['zh-CN']!;
+  const locale = options.locale ?? 'zh-CN';
+  const text = {
+    commandFailed: options.translator.t(locale, 'adapters.command-failed'),
+    truncated: options.translator.t(locale, 'adapters.truncated'),
+    sentPrivately: options.translator.t(locale, 'adapters.sent-privately'),
+    privateFailed: options.translator.t(locale, 'adapters.private-failed'),
+    subcommands: options.translator.t(locale, 'adapters.subcommands'),
+  };
 
   let ctx: Context | null = null;
   // Forks in the order they were made; stop() disposes them in reverse.
@@ -247,7 +241,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
       result = await options.commands.run(invocation);
     } catch (error) {
       logger.error('command failed', { command: invocation.command, subcommand: invocation.subcommand, error });
-      result = { text: text.commandFailed!, private: false };
+      result = { text: text.commandFailed, private: false };
     }
     await sendCommandResult(session, result);
   }
@@ -263,7 +257,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
     const userId = session.userId!;
     const inGroup = !session.isDirect;
     const textParts = splitForQQ(result.text, limit);
-    const fileParts = result.file ? encodeFile(result.file, limit, text.truncated!) : [];
+    const fileParts = result.file ? encodeFile(result.file, limit, text.truncated) : [];
     const fileFits = fileParts.length <= 1;
     const publicParts = result.private ? [] : [...textParts, ...(fileFits ? fileParts : [])];
     const privateParts = result.private ? [...textParts, ...fileParts] : fileFits ? [] : fileParts;
@@ -277,13 +271,13 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
     }
     if (publicParts.length > 0) await sendParts(bot, groupTarget, publicParts);
     if (privateParts.length === 0) return;
-    let note = text.sentPrivately!;
+    let note = text.sentPrivately;
     try {
       await sendParts(bot, privateTarget, privateParts);
     } catch (error) {
       // Usually: not a friend, and the implementation refuses temporary sessions. Never fall back to the group.
       logger.warn('could not send a private command result', { user: userId, error });
-      note = text.privateFailed!;
+      note = text.privateFailed;
     }
     await sendParts(bot, publicParts.length > 0 ? { ...groupTarget, quote: null } : groupTarget, [note]);
   }
@@ -291,7 +285,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
   function registerCommands(context: Context): void {
     for (const definition of options.commands.definitions) {
       const usage = [
-        text.subcommands!,
+        text.subcommands,
         ...definition.subcommands.map((subcommand) => `/${definition.name} ${subcommand.name} — ${subcommand.description}`),
       ].join('\n');
       const parent = context.command(definition.name, definition.description, { captureQuote: false });
