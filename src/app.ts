@@ -3,6 +3,8 @@
  * close() releases everything in reverse order.
  */
 import { CharacterCatalog } from './characters/catalog.js';
+import { createLorebookProvider } from './characters/lorebook-provider.js';
+import { createWorldProvider } from './characters/world-provider.js';
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
 import type { Engine } from './core/engine.js';
@@ -62,6 +64,10 @@ export function createApp(config: OmoideConfig, overrides: AppOverrides = {}): A
       maxReplyTokens: config.llm.maxReplyTokens,
       temperature: config.llm.temperature,
     },
+    contextProviders: [
+      createWorldProvider(characters),
+      createLorebookProvider(characters, { budgetTokens: config.prompt.budgets.lorebook }),
+    ],
   });
   return {
     config, db, store, characters, characterErrors, translator, chatModel, engine, clock,

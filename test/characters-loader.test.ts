@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Character } from '../src/characters/character.js';
 import { loadCharacter, loadCharacters, parseCharacterYaml } from '../src/characters/load-characters.js';
 import { resolveMacros } from '../src/characters/macros.js';
+import { parseWorldYaml } from '../src/characters/world.js';
 import { CharacterError } from '../src/core/errors.js';
 import { countTokens } from '../src/core/tokens.js';
 import { shippedCharactersDirectory } from '../src/util/paths.js';
@@ -57,6 +58,8 @@ describe('shipped characters', () => {
     expect(character.characterVersion).toBe('1.0');
     expect(character.model.temperature).toBeGreaterThan(0);
     expect(character.worldId).toBeNull();
+    expect(character.lorebook).toBeNull();
+    expect(character.script).toBeNull();
     expect(character.file).toBe(join(shippedCharactersDirectory, id, 'character.yaml'));
   });
 
@@ -102,6 +105,9 @@ describe('fixtures: good cards load, each bad one gives an error naming file and
       characterVersion: '',
       model: {},
       extensions: {},
+      lorebook: null,
+      script: null,
+      scriptSettings: { budgetTokens: 1500, minChunks: 3 },
     });
   });
 
@@ -290,12 +296,19 @@ describe('parseCharacterYaml', () => {
 
 test('the full example in docs/characters.md is a valid card', () => {
   const documentation = readFileSync('docs/characters.md', 'utf8');
-  const example = /```yaml\n([\s\S]*?)```/.exec(documentation)?.[1];
+  const examples = [...documentation.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
+  const example = examples.find((text) => text.startsWith('# characters/wren/character.yaml'));
   expect(example).toBeDefined();
   const wren = parseCharacterYaml(example!, { id: 'wren', directory: '/docs/wren', file: '/docs/wren/character.yaml' });
   expect(wren).toMatchObject({ name: 'Wren Calloway', worldId: 'harbour-towns', characterVersion: '1.2', extensions: { my_tool: { colour: 'teal' } } });
   expect(wren.exampleDialogues).toHaveLength(2);
   expect(wren.model).toEqual({ temperature: 0.8, topP: 0.95, maxReplyTokens: 250, contextWindow: 8192 });
+  expect(wren.scriptSettings).toEqual({ budgetTokens: 1200, minChunks: 2 });
+
+  const worldExample = examples.find((text) => text.startsWith('# characters/_worlds/harbour-towns.yaml'));
+  const world = parseWorldYaml(worldExample!, 'harbour-towns', '/docs/_worlds/harbour-towns.yaml');
+  expect(world).toMatchObject({ name: 'The Harbour Towns', places: [{ name: 'North Pier' }], people: [{ name: 'Old Bram' }] });
+  expect(world.lorebook?.entries).toHaveLength(1);
 });
 
 describe('resolveMacros', () => {

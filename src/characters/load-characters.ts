@@ -4,12 +4,18 @@
  * the field and what was expected, so a person editing a card by hand can fix it from the message alone.
  * One bad card never stops the others from loading.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { type Document, LineCounter, type Node as YamlNode, isCollection, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { CharacterError } from '../core/errors.js';
-import type { Character, CharacterModelSettings, DialogueTurn } from './character.js';
+import type { Character, CharacterModelSettings, DialogueTurn, ScriptSettings } from './character.js';
+import type { Lorebook } from './lorebook.js';
+import { lorebookFileNames, readLorebookFile } from './lorebook-file.js';
+import { readScriptFolder } from './script-folder.js';
+import { decodeUtf8, displayPath, isDirectory, isFile, readLimitedFile, systemReason } from './text-files.js';
+import type { World } from './world.js';
+import { loadWorlds, worldFileExtensions, worldsFolderName } from './world.js';
 
 /** The names a character file may have, in order of preference. */
 export const characterFileNames = ['character.yaml', 'character.yml'] as const;
@@ -19,8 +25,23 @@ export const maxCharacterFileBytes = 1024 * 1024;
 
 const idPattern = /^[a-z0-9_-]+$/;
 
-/** Loads every character folder under `directory`; folders without a character file are skipped. */
-export function loadCharacters(directory: string): { characters: Map<string, Character>; errors: CharacterError[] } {
+/** ChatHaruhi's defaults: about 1500 tokens of story per prompt. */
+export const defaultScriptSettings: ScriptSettings = { budgetTokens: 1500, minChunks: 3 };
+
+export interface LoadedCharacters {
+  characters: Map<string, Character>;
+  /** The worlds in `<directory>/_worlds/`. */
+  worlds: Map<string, World>;
+  /** Characters that could not be loaded, bad world files, and references to worlds that are missing or bad. */
+  errors: CharacterError[];
+}
+
+/**
+ * Loads every character folder under `directory` (folders without a character file are skipped) and the worlds in
+ * its `_worlds/` folder. A character whose world is missing or broken still loads, without the world; the problem
+ * is reported in `errors`.
+ */
+export function loadCharacters(directory: string): LoadedCharacters {
   const characters = new Map<string, Character>();
   const errors: CharacterError[] = [];
   let entries: string[];
@@ -28,16 +49,22 @@ export function loadCharacters(directory: string): { characters: Map<string, Cha
     entries = readdirSync(directory).sort();
   } catch (error) {
     errors.push(new CharacterError(displayPath(directory), null, `cannot read the characters folder (${systemReason(error)})`, { cause: error }));
-    return { characters, errors };
+    return { characters, worlds: new Map(), errors };
   }
+  const worldsDirectory = join(directory, worldsFolderName);
+  const { worlds, errors: worldErrors } = loadWorlds(worldsDirectory);
+  errors.push(...worldErrors);
   for (const entry of entries) {
-    // Hidden folders (.git, editor swap folders) are never characters.
-    if (entry.startsWith('.')) continue;
+    // Hidden folders (.git, editor swap folders, an import in progress) are never characters; nor is _worlds.
+    if (entry.startsWith('.') || entry === worldsFolderName) continue;
     const folder = join(directory, entry);
     if (!isDirectory(folder) || findCharacterFile(folder) === null) continue;
     try {
       const character = loadCharacter(folder);
       characters.set(character.id, character);
+      if (character.worldId !== null && !worlds.has(character.worldId)) {
+        errors.push(missingWorldError(character, worldsDirectory, worldErrors));
+      }
     } catch (error) {
       errors.push(
         error instanceof CharacterError
@@ -46,10 +73,23 @@ export function loadCharacters(directory: string): { characters: Map<string, Cha
       );
     }
   }
-  return { characters, errors };
+  return { characters, worlds, errors };
 }
 
-/** Loads the one character in `folder` (its name is the id); throws CharacterError when it cannot be used. */
+function missingWorldError(character: Character, worldsDirectory: string, worldErrors: readonly CharacterError[]): CharacterError {
+  const id = character.worldId!;
+  const candidates = worldFileExtensions.map((extension) => displayPath(join(worldsDirectory, `${id}${extension}`)));
+  const broken = worldErrors.find((error) => candidates.includes(error.file));
+  const problem = broken
+    ? `world "${id}" could not be loaded (see the error for ${broken.file}); the character is used without it`
+    : `world "${id}" not found: expected ${candidates[0]}; the character is used without it`;
+  return new CharacterError(displayPath(character.file), 'world', problem);
+}
+
+/**
+ * Loads the one character in `folder` (its name is the id) with its lorebook file and script folder; throws
+ * CharacterError when it cannot be used. The world is resolved by loadCharacters (it lives beside the characters).
+ */
 export function loadCharacter(folder: string): Character {
   const directory = resolve(folder);
   const found = findCharacterFile(directory);
@@ -74,22 +114,22 @@ export function loadCharacter(folder: string): Character {
     );
   }
 
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (error) {
-    throw new CharacterError(shown, null, `cannot read the file (${systemReason(error)})`, { cause: error });
+  const bytes = readLimitedFile(file, maxCharacterFileBytes, 'a character file', shown);
+  const character = parseCharacterYaml(decodeUtf8(bytes, shown), { id, directory, file, shownFile: shown });
+  return { ...character, lorebook: readCharacterLorebook(directory), script: readScriptFolder(directory) };
+}
+
+/** The lorebook file in a character folder, or null when there is none. */
+export function readCharacterLorebook(directory: string): Lorebook | null {
+  const present = lorebookFileNames.map((name) => join(directory, name)).filter(isFile);
+  if (present.length > 1) {
+    throw new CharacterError(
+      displayPath(directory),
+      null,
+      `more than one lorebook file (${present.map((path) => basename(path)).join(', ')}); keep one of them`,
+    );
   }
-  if (size > maxCharacterFileBytes) {
-    throw new CharacterError(shown, null, `the file is ${formatBytes(size)}; a character file may be at most 1 MiB`);
-  }
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    throw new CharacterError(shown, null, `cannot read the file (${systemReason(error)})`, { cause: error });
-  }
-  return parseCharacterYaml(decodeUtf8(bytes, shown), { id, directory, file, shownFile: shown });
+  return present[0] === undefined ? null : readLorebookFile(present[0]);
 }
 
 /** Where a card came from; `shownFile` is the path used in error messages (relative to the working folder when inside it). */
@@ -260,6 +300,15 @@ export const characterFileSchema = z.strictObject(
     creator: optionalText(),
     character_version: optionalText(),
     model: modelSchema,
+    script: z
+      .strictObject(
+        {
+          budget_tokens: numberIn('a whole number of tokens, at least 1', { integer: true, min: 1 }),
+          min_chunks: numberIn('a whole number, at least 0', { integer: true, min: 0 }),
+        },
+        { error: expecting('a mapping (budget_tokens, min_chunks)') },
+      )
+      .nullish(),
     extensions: z.record(z.string(), z.unknown(), { error: expecting('a mapping of extension data') }).nullish(),
   },
   { error: expecting('a mapping of fields') },
@@ -296,6 +345,12 @@ function toCharacter(card: CharacterFile, source: CharacterSource): Character {
     characterVersion: clean(card.character_version),
     model,
     extensions: card.extensions ?? {},
+    lorebook: null,
+    script: null,
+    scriptSettings: {
+      budgetTokens: card.script?.budget_tokens ?? defaultScriptSettings.budgetTokens,
+      minChunks: card.script?.min_chunks ?? defaultScriptSettings.minChunks,
+    },
     directory: source.directory,
     file: source.file,
   };
@@ -314,13 +369,15 @@ interface Problem {
 const knownKeys: Record<string, readonly string[]> = {
   '': Object.keys(characterFileSchema.shape),
   model: ['temperature', 'top_p', 'max_reply_tokens', 'context_window'],
+  script: ['budget_tokens', 'min_chunks'],
   turn: ['user', 'char'],
 };
 
 function describeIssue(issue: z.core.$ZodIssue, document: Document): Problem[] {
   const path = issue.path.filter((segment): segment is string | number => typeof segment !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const known = path.length === 0 ? knownKeys['']! : path[0] === 'model' ? knownKeys.model! : knownKeys.turn!;
+    const section = path.length === 0 ? '' : path[0] === 'model' || path[0] === 'script' ? path[0] : 'turn';
+    const known = knownKeys[section]!;
     return issue.keys.map((key) => {
       const suggestion = closest(key, known);
       const hint = suggestion
@@ -412,74 +469,6 @@ function editDistance(a: string, b: string): number {
 function findCharacterFile(folder: string): { file: string; both: boolean } | null {
   const present = characterFileNames.map((name) => join(folder, name)).filter(isFile);
   return present[0] === undefined ? null : { file: present[0], both: present.length > 1 };
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    // Missing or unreadable: either way there is no file to load here.
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    // A dangling link or a vanished entry is not a character folder.
-    return false;
-  }
-}
-
-function decodeUtf8(bytes: Buffer, shown: string): string {
-  try {
-    // fatal: a GBK or Latin-1 file must be refused, not silently turned into replacement characters.
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (error) {
-    const line = firstInvalidUtf8Line(bytes);
-    throw new CharacterError(
-      shown,
-      null,
-      `the file is not valid UTF-8 text (first bad byte on line ${line}); save it as UTF-8 (files saved as GBK or Latin-1 are refused)`,
-      { cause: error },
-    );
-  }
-}
-
-function firstInvalidUtf8Line(bytes: Buffer): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let line = 1;
-  let start = 0;
-  for (let index = 0; index <= bytes.length; index++) {
-    if (index === bytes.length || bytes[index] === 0x0a) {
-      try {
-        decoder.decode(bytes.subarray(start, index));
-      } catch {
-        // This line holds the first bad byte: that is all we wanted to know.
-        return line;
-      }
-      line++;
-      start = index + 1;
-    }
-  }
-  return line;
-}
-
-/** Relative to the working folder when the file is inside it (`characters/bad/character.yaml`), else absolute. */
-function displayPath(path: string): string {
-  const absolute = resolve(path);
-  const fromHere = relative(process.cwd(), absolute);
-  return fromHere !== '' && !fromHere.startsWith('..') && !isAbsolute(fromHere) ? fromHere : absolute;
-}
-
-function systemReason(error: unknown): string {
-  if (error instanceof Error) return 'code' in error && typeof error.code === 'string' ? error.code : error.message;
-  return String(error);
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
 function firstLine(text: string): string {

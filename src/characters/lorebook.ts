@@ -63,7 +63,8 @@ const entrySchema = z.object({
   secondary_keys: z.array(z.string()).nullish().transform((value) => value ?? undefined),
   constant: optionalBoolean,
   // Exporters disagree here (numbers, empty strings); anything but the two spec values means the default place.
-  position: z.unknown().transform((value): LorebookPosition | undefined =>
+  // optional(): without it zod 4 treats a missing `position` as an error, and most hand-written entries leave it out.
+  position: z.unknown().optional().transform((value): LorebookPosition | undefined =>
     value === 'before_char' || value === 'after_char' ? value : undefined,
   ),
   use_regex: optionalBoolean,

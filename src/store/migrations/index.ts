@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { init } from './0010-init.js';
+import { memories } from './0020-memories.js';
 
 export interface Migration {
   readonly version: number;
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Ordered by version; append, never edit a migration that has shipped. */
-export const migrations: readonly Migration[] = [init];
+export const migrations: readonly Migration[] = [init, memories];

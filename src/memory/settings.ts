@@ -1,0 +1,106 @@
+/**
+ * Memory settings. The lead mounts `memorySettingsSchema` at key `memory:` in src/config.ts with `.prefault({})`,
+ * so every field has a default and an empty config is valid.
+ */
+import { z } from 'zod';
+import { isValidTimeZone } from './date-query.js';
+
+export { memoryKinds, type MemoryKind } from '../store/memory-store.js';
+
+const positiveInt = z.number().int().positive();
+const positiveNumber = z.number().positive();
+const unit = z.number().min(0).max(1);
+
+function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+export const embedderSettingsSchema = z
+  .object({
+    /** builtin: offline character n-grams, no download; transformers: a local ONNX model; openai / ollama: a server */
+    provider: z.enum(['builtin', 'transformers', 'openai', 'ollama']).default('builtin'),
+    /** the model name or hub id; each provider has a default */
+    model: z.string().min(1).optional(),
+    /** vector length; builtin default 384, remote ones learn it from the server when absent */
+    dimension: positiveInt.optional(),
+    /** transformers: a folder holding <model>/ (config.json, tokenizer.json, onnx/model.onnx) */
+    localModelPath: z.string().min(1).optional(),
+    /** transformers: allow downloading from the model hub (off by default: everything stays on this machine) */
+    allowRemote: z.boolean().default(false),
+    /** openai: defaults to the chat model's baseURL */
+    baseURL: z.string().url().optional(),
+    /** openai: defaults to the chat model's apiKey */
+    apiKey: z.string().min(1).optional(),
+    /** ollama: defaults to the chat model's host */
+    host: z.string().url().optional(),
+    /** texts per embedding request */
+    batchSize: positiveInt.optional(),
+  })
+  .strict();
+
+export const retrievalSettingsSchema = z
+  .object({
+    /** how many candidates each of vector KNN and BM25 contributes before fusion */
+    candidates: positiveInt.default(30),
+    /** reciprocal rank fusion constant: 1 / (rrfK + rank) */
+    rrfK: positiveNumber.default(60),
+    /** memories offered to the prompt per turn (the prompt's token budget may keep fewer) */
+    limit: positiveInt.default(8),
+    /** a vector-only hit below this cosine similarity is dropped (a BM25 hit is always kept) */
+    minVectorSimilarity: z.number().min(-1).max(1).default(0.2),
+    /** two memories this similar (character-bigram Jaccard) count as the same; the better-ranked one stays */
+    duplicateSimilarity: unit.default(0.85),
+    /** a date question ranks at most this many memories of its range */
+    maxRangeCandidates: positiveInt.default(500),
+    /** how many days until the recency bonus falls to 1/e */
+    recencyDays: positiveNumber.default(30),
+    weights: z
+      .object({
+        /** the share of relevance an utterly faded memory keeps: old memories are damped, never zeroed */
+        retentionFloor: unit.default(0.5),
+        /** up to this fraction added for a memory from today */
+        recency: z.number().min(0).max(2).default(0.1),
+        /** up to this fraction added for an importance of 1 */
+        importance: z.number().min(0).max(2).default(0.2),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** c in R = e^(−t / (c·S)), in days per unit of strength. */
+export const decaySettingsSchema = z
+  .object({
+    turn: positiveNumber.default(3),
+    event: positiveNumber.default(14),
+    daily_summary: positiveNumber.default(30),
+    fact: positiveNumber.default(60),
+    portrait: positiveNumber.default(365),
+    self_concept: positiveNumber.default(365),
+  })
+  .strict();
+
+export const memorySettingsSchema = z
+  .object({
+    /** per-guild: a user's memories stay in the server they were made in; global: they follow the user everywhere */
+    scope: z.enum(['per-guild', 'global']).default('per-guild'),
+    /** IANA timezone for memory days and date questions; defaults to the system's */
+    timezone: z
+      .string()
+      .refine(isValidTimeZone, { message: 'an IANA timezone such as "Asia/Shanghai" or "UTC"' })
+      .default(systemTimeZone),
+    embedder: embedderSettingsSchema.prefault({}),
+    retrieval: retrievalSettingsSchema.prefault({}),
+    decay: decaySettingsSchema.prefault({}),
+    /** longer memory text is cut to this many characters (with an ellipsis) */
+    maxMemoryChars: positiveInt.default(2000),
+    /** memories per batch when re-embedding into a new embedding space */
+    reembedBatchSize: positiveInt.default(64),
+  })
+  .strict();
+
+export type MemorySettings = z.infer<typeof memorySettingsSchema>;
+export type MemorySettingsInput = z.input<typeof memorySettingsSchema>;
+export type EmbedderSettings = z.infer<typeof embedderSettingsSchema>;
+export type RetrievalSettings = z.infer<typeof retrievalSettingsSchema>;
+export type DecaySettings = z.infer<typeof decaySettingsSchema>;
