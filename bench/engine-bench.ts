@@ -39,7 +39,7 @@ async function measure(storedMessages: number, samples: number): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'omoide-bench-'));
   // No config file in an empty folder: the defaults, with the data in that folder.
   const config = loadConfig({ env: { OMOIDE_DATA_DIR: directory }, cwd: directory });
-  const app = createApp(config, { chatModel: zeroLatencyModel });
+  const app = await createApp(config, { chatModel: zeroLatencyModel });
   try {
     // 100 users × their own channels, plus the measured channel; all inserted through the store's own writes.
     const seedPerChannel = Math.floor(storedMessages / 100);

@@ -1,10 +1,13 @@
 /**
- * Composition root: config → store → characters → chat model → engine. Shared by `npm start`, the CLI and tests;
- * close() releases everything in reverse order.
+ * Composition root: config → store → characters → chat model, embedder → memory → engine, consolidator. Shared by `npm start`, the
+ * CLI and tests; close() releases everything in reverse order. Creating an app is async because the embedder may
+ * load a model and the memory's embedding space may need a re-embed before the first message is served.
  */
 import { CharacterCatalog } from './characters/catalog.js';
 import { createLorebookProvider } from './characters/lorebook-provider.js';
 import { createWorldProvider } from './characters/world-provider.js';
+import type { Consolidator } from './consolidation/consolidator.js';
+import { createConsolidator } from './consolidation/consolidator.js';
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
 import type { Engine } from './core/engine.js';
@@ -14,7 +17,10 @@ import type { Translator } from './core/i18n.js';
 import { loadTranslator } from './core/i18n.js';
 import type { OmoideConfig } from './config.js';
 import { createChatModel } from './llm/create-chat-model.js';
-import type { ChatModel } from './llm/types.js';
+import type { ChatModel, Embedder } from './llm/types.js';
+import { createEmbedder } from './memory/create-embedder.js';
+import type { Memory, ReembedProgress } from './memory/memory.js';
+import { createMemory } from './memory/memory.js';
 import type { SqliteDatabase } from './store/db.js';
 import { openDatabase } from './store/db.js';
 import { ConversationStore } from './store/conversation-store.js';
@@ -30,6 +36,9 @@ export interface App {
   readonly characterErrors: readonly CharacterError[];
   readonly translator: Translator;
   readonly chatModel: ChatModel;
+  readonly embedder: Embedder;
+  readonly memory: Memory;
+  readonly consolidator: Consolidator;
   readonly engine: Engine;
   readonly clock: Clock;
   close(): Promise<void>;
@@ -38,17 +47,28 @@ export interface App {
 export interface AppOverrides {
   readonly clock?: Clock;
   readonly chatModel?: ChatModel;
+  readonly embedder?: Embedder;
+  /** Told how a re-embed after an embedder change progresses (the CLI draws a bar). */
+  readonly onReembedProgress?: (progress: ReembedProgress) => void;
 }
 
-export function createApp(config: OmoideConfig, overrides: AppOverrides = {}): App {
-  for (const secret of [config.llm.apiKey, config.discord.token, config.qq.token]) registerSecret(secret);
+export async function createApp(config: OmoideConfig, overrides: AppOverrides = {}): Promise<App> {
+  for (const secret of [config.llm.apiKey, config.discord.token, config.qq.token, config.memory.embedder.apiKey]) registerSecret(secret);
   const clock = overrides.clock ?? systemClock;
   const translator = loadTranslator(localesDirectory);
   const characters = new CharacterCatalog(config.charactersDir, config.defaultCharacter);
   const characterErrors = characters.reload();
+  const embedder = overrides.embedder ?? (await createEmbedder(config.memory.embedder, config.llm));
   const db = openDatabase(config.databasePath);
   const store = new ConversationStore(db);
   const chatModel = overrides.chatModel ?? createChatModel(config.llm);
+  const memory = createMemory({ db, embedder, settings: config.memory, clock });
+  try {
+    await memory.ensureEmbeddingSpace(overrides.onReembedProgress);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   const engine = createEngine({
     store,
     characters,
@@ -67,10 +87,15 @@ export function createApp(config: OmoideConfig, overrides: AppOverrides = {}): A
     contextProviders: [
       createWorldProvider(characters),
       createLorebookProvider(characters, { budgetTokens: config.prompt.budgets.lorebook }),
+      ...memory.contextProviders,
     ],
+    turnListeners: [memory.turnListener],
+  });
+  const consolidator = createConsolidator({
+    db, memory, store, chatModel, characters, settings: config.consolidation, memorySettings: config.memory, clock,
   });
   return {
-    config, db, store, characters, characterErrors, translator, chatModel, engine, clock,
+    config, db, store, characters, characterErrors, translator, chatModel, embedder, memory, consolidator, engine, clock,
     async close() {
       await engine.idle();
       db.close();

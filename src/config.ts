@@ -8,6 +8,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
 import type { LlmSettings } from './llm/create-chat-model.js';
+import { consolidationSettingsSchema } from './consolidation/settings.js';
+import { memorySettingsSchema } from './memory/settings.js';
 import { shippedCharactersDirectory } from './util/paths.js';
 
 const positiveInt = z.number().int().positive();
@@ -96,6 +98,8 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    memory: memorySettingsSchema.prefault({}),
+    consolidation: consolidationSettingsSchema.prefault({}),
   })
   .strict();
 
@@ -205,6 +209,13 @@ function applyEnvironment(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string,
     discord,
     qq,
     charactersDir: file.charactersDir ? resolve(cwd, file.charactersDir) : shippedCharactersDirectory,
+    memory: {
+      ...file.memory,
+      embedder: {
+        ...file.memory.embedder,
+        ...(file.memory.embedder.localModelPath ? { localModelPath: resolve(cwd, file.memory.embedder.localModelPath) } : {}),
+      },
+    },
     llm: {
       provider,
       model,

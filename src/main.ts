@@ -8,6 +8,8 @@ import { runConsoleChat } from './adapters/console/console-chat.js';
 import { createDiscordAdapter } from './adapters/discord/adapter.js';
 import { createQQAdapter } from './adapters/koishi/adapter.js';
 import { createApp } from './app.js';
+import { createConsolidationScheduler } from './consolidation/scheduler.js';
+import { reembedProgressBar } from './util/progress.js';
 import type { App } from './app.js';
 import { createCommandHandler } from './commands/index.js';
 import type { OmoideConfig } from './config.js';
@@ -68,9 +70,14 @@ export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
 
 export async function runService(config: OmoideConfig): Promise<void> {
   const interactive = Boolean(process.stdin.isTTY);
-  const app = createApp(config);
+  const app = await createApp(config, { onReembedProgress: reembedProgressBar() });
   for (const error of app.characterErrors) logger.warn('character not loaded', { error: error.message });
   const services = configuredAdapters(config, app);
+  // Memory consolidation runs beside every mode, the terminal chat included: sessions close by the clock, not by restarts.
+  const scheduler = config.consolidation.enabled
+    ? createConsolidationScheduler({ consolidator: app.consolidator, schedule: config.consolidation.schedule, timezone: config.consolidation.timezone })
+    : null;
+  scheduler?.start();
   if (services.length === 0) {
     // No platform configured: the terminal chat, which owns the screen (logs go to a file).
     if (interactive) logToFile(join(config.dataDir, 'omoide.log'));
@@ -87,6 +94,7 @@ export async function runService(config: OmoideConfig): Promise<void> {
         interactive,
       });
     } finally {
+      await scheduler?.stop();
       await app.close();
     }
     return;
@@ -102,6 +110,7 @@ export async function runService(config: OmoideConfig): Promise<void> {
         logger.error('stop failed', { service: service.name, error });
       }
     }
+    await scheduler?.stop();
     await app.close();
   };
   try {

@@ -295,13 +295,13 @@ describe('world and lorebook providers in an engine turn', () => {
     logToStderr();
   });
 
-  function start(lorebookBudget = 600): App {
+  async function start(lorebookBudget = 600): Promise<App> {
     writeFileSync(
       join(directory, 'config.yaml'),
       `charactersDir: ${JSON.stringify(charactersDir)}\ndefaultCharacter: wren\nprompt:\n  budgets:\n    lorebook: ${lorebookBudget}\n`,
     );
     const config = loadConfig({ env: { OMOIDE_DATA_DIR: join(directory, 'data') }, cwd: directory });
-    app = createApp(config, { chatModel: model, clock: new ManualClock(new Date(Date.UTC(2024, 4, 1))) });
+    app = await createApp(config, { chatModel: model, clock: new ManualClock(new Date(Date.UTC(2024, 4, 1))) });
     return app;
   }
 
@@ -322,7 +322,7 @@ describe('world and lorebook providers in an engine turn', () => {
 
   test('lorebook entries appear in the system prompt only when their key was said', async () => {
     writeWren();
-    const { engine } = start();
+    const { engine } = await start();
     await engine.handle(message('Good morning, Wren.'));
     expect(model.systemPrompt()).not.toContain('kraken of the bay');
     expect(model.systemPrompt()).not.toContain('ghost ship is seen');
@@ -348,7 +348,7 @@ describe('world and lorebook providers in an engine turn', () => {
   test('entries that do not fit the lorebook budget are dropped, lowest priority first', async () => {
     writeWren();
     // Room for the heading allowance and about one entry: the lantern entry (priority 9) wins over the kraken (1).
-    const { engine } = start(40);
+    const { engine } = await start(40);
     await engine.handle(message('The kraken took my lanterns!'));
     const prompt = model.systemPrompt();
     expect(prompt).toContain('lanterns at dusk');
@@ -357,7 +357,7 @@ describe('world and lorebook providers in an engine turn', () => {
 
   test('the world section: setting first, then the places and people named in the conversation', async () => {
     writeWren();
-    const { engine } = start();
+    const { engine } = await start();
     await engine.handle(message('Hello!'));
     const first = model.systemPrompt();
     expect(first).toContain('## World\nGullhaven: A windy harbour town where the fog comes in every evening.\n\nNorth Pier: Where the nets dry');
@@ -369,7 +369,7 @@ describe('world and lorebook providers in an engine turn', () => {
 
   test('a character without world or lorebook gets neither section', async () => {
     write('wren/character.yaml', card('Wren'));
-    const { engine } = start();
+    const { engine } = await start();
     await engine.handle(message('kraken lanterns'));
     expect(model.systemPrompt()).not.toContain('## World');
     expect(model.systemPrompt()).not.toContain('## Background knowledge');

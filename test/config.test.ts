@@ -18,6 +18,20 @@ function withFile(yaml: string) {
 }
 
 describe('loadConfig', () => {
+  it('accepts config.example.yaml as it is, with the defaults it documents', () => {
+    const path = join(__dirname, '..', 'config.example.yaml');
+    const config = loadConfig({ path, env: {}, cwd: directory });
+    const defaults = loadConfig({ env: {}, cwd: directory });
+    // The example spells out the defaults; only the timezone (the system's) and the source may differ.
+    expect({ ...config, source: '' }).toEqual({ ...defaults, source: '' });
+    expect(config.memory).toMatchObject({ scope: 'per-guild', embedder: { provider: 'builtin' }, decay: { turn: 3, fact: 60 } });
+  });
+
+  it('names a wrong memory key', () => {
+    expect(() => loadConfig({ path: withFile('memory:\n  embedder:\n    provider: word2vec\n'), env: {}, cwd: directory })).toThrow(/memory\.embedder\.provider/);
+    expect(() => loadConfig({ path: withFile('memory:\n  timezone: Mars/Olympus\n'), env: {}, cwd: directory })).toThrow(/memory\.timezone.*IANA/);
+  });
+
   it('works with no file at all: local Ollama, qwen2.5:7b, ./data', () => {
     const config = loadConfig({ env: {}, cwd: directory });
     expect(config.llm).toMatchObject({ provider: 'ollama', model: 'qwen2.5:7b', host: 'http://127.0.0.1:11434' });

@@ -35,10 +35,10 @@ afterEach(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-function startApp(env: Record<string, string>, yaml = '') {
+async function startApp(env: Record<string, string>, yaml = ''): Promise<App> {
   writeFileSync(join(directory, 'config.yaml'), `logLevel: debug\nllm:\n  maxRetries: 2\n  retryBaseDelayMs: 10\n  retryMaxDelayMs: 50\n  timeoutMs: 500\n${yaml}`);
   const config = loadConfig({ env: { OMOIDE_DATA_DIR: join(directory, 'data'), ...env }, cwd: directory });
-  app = createApp(config, { clock: new ManualClock(day(1)) });
+  app = await createApp(config, { clock: new ManualClock(day(1)) });
   return app;
 }
 
@@ -60,7 +60,7 @@ function groupMessage(userId: string, name: string, text: string, at: Date, ment
 describe('engine over the real openai client', () => {
   it('sends the persona and the group history in order with speaker names, and stores both sides', async () => {
     openai = await startFakeOpenAi();
-    const { engine, db } = startApp({ OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: apiKey });
+    const { engine, db } = await startApp({ OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: apiKey });
     const first = await engine.handle(groupMessage('u1', 'Aki', 'Hello June!', day(1)));
     expect(first).toMatchObject({ characterId: 'juniper', characterName: 'Juniper Hale', text: 'echo: Aki: Hello June!', failure: null });
     await engine.handle(groupMessage('u2', 'Bo', 'Any letters today?', day(1, 13)));
@@ -90,7 +90,7 @@ describe('engine over the real openai client', () => {
 
   it('ignores a message that is not addressed to the bot, and stores nothing', async () => {
     openai = await startFakeOpenAi();
-    const { engine, store } = startApp({ OPENAI_BASE_URL: openai.url });
+    const { engine, store } = await startApp({ OPENAI_BASE_URL: openai.url });
     expect(await engine.handle(groupMessage('u1', 'Aki', 'just chatting', day(1), false))).toBeNull();
     expect(store.messageCount()).toBe(0);
     expect(openai.chatRequests()).toHaveLength(0);
@@ -98,7 +98,7 @@ describe('engine over the real openai client', () => {
 
   it('keeps every request inside the context window minus the reply reserve', async () => {
     openai = await startFakeOpenAi({ reply: () => 'A fairly long answer about the sea and the lighthouse. '.repeat(8) });
-    const { engine } = startApp({ OPENAI_BASE_URL: openai.url }, '  contextWindow: 1500\n  maxReplyTokens: 300\n');
+    const { engine } = await startApp({ OPENAI_BASE_URL: openai.url }, '  contextWindow: 1500\n  maxReplyTokens: 300\n');
     for (let i = 0; i < 30; i++) {
       await engine.handle(groupMessage(`u${i % 3}`, `User${i % 3}`, `message ${i}: ${'我今天去了海边，看到很多船。'.repeat(3)}`, day(1, i % 24)));
     }
@@ -115,7 +115,7 @@ describe('engine over the real openai client', () => {
 
   it('retries a 500 and a 429 with Retry-After, then answers', async () => {
     openai = await startFakeOpenAi();
-    const { engine } = startApp({ OPENAI_BASE_URL: openai.url });
+    const { engine } = await startApp({ OPENAI_BASE_URL: openai.url });
     openai.failNext({ status: 500 }, { status: 429, retryAfter: '0.05' });
     const reply = await engine.handle(groupMessage('u1', 'Aki', 'are you there?', day(1)));
     expect(reply?.failure).toBeNull();
@@ -125,7 +125,7 @@ describe('engine over the real openai client', () => {
 
   it('apologizes in the character language when the model fails for good, keeps the message, logs the cause but not the key', async () => {
     openai = await startFakeOpenAi();
-    const { engine, db } = startApp({ OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: apiKey });
+    const { engine, db } = await startApp({ OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: apiKey });
     engine.setCharacter('discord', 'guild-1', 'channel-1', 'xiaoman');
     openai.failNext({ status: 503 }, { status: 503 }, { status: 503 });
     const reply = await engine.handle(groupMessage('u1', 'Aki', '你好', day(1)));
@@ -139,14 +139,14 @@ describe('engine over the real openai client', () => {
 
   it('times out a silent server, and reports a refused connection as such', async () => {
     openai = await startFakeOpenAi();
-    const { engine } = startApp({ OPENAI_BASE_URL: openai.url });
+    const { engine } = await startApp({ OPENAI_BASE_URL: openai.url });
     openai.failNext({ delayMs: 2000 }, { delayMs: 2000 }, { delayMs: 2000 });
     expect((await engine.handle(groupMessage('u1', 'Aki', 'hello?', day(1))))?.failure?.kind).toBe('timeout');
     await app!.close();
     const closedUrl = openai.url;
     await openai.close();
     openai = undefined;
-    const refused = startApp({ OPENAI_BASE_URL: closedUrl }).engine;
+    const refused = (await startApp({ OPENAI_BASE_URL: closedUrl })).engine;
     const reply = await refused.handle(groupMessage('u1', 'Aki', 'hello again', day(2)));
     expect(reply?.failure?.kind).toBe('connection');
     expect(reply?.text).toMatch(/Sorry/);
@@ -156,7 +156,7 @@ describe('engine over the real openai client', () => {
 describe('engine over the real ollama client', () => {
   it('streams NDJSON from /api/chat with the same layout', async () => {
     ollama = await startFakeOllama();
-    const { engine } = startApp({ OLLAMA_HOST: ollama.url });
+    const { engine } = await startApp({ OLLAMA_HOST: ollama.url });
     engine.setCharacter('console', null, 'dm:mei', 'xiaoman');
     const message: IncomingMessage = {
       platform: 'console', guildId: null, channelId: 'dm:mei', messageId: 'c1',

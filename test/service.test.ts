@@ -64,7 +64,7 @@ async function startService(extraEnv: Record<string, string> = {}) {
     },
     cwd: directory,
   });
-  app = createApp(config);
+  app = await createApp(config);
   const services = configuredAdapters(config, app);
   for (const service of services) await service.start();
   stopServices = async () => {

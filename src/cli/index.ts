@@ -1,7 +1,6 @@
 /** The `omoide` command line: each subcommand is a thin shell over the same app the service runs. */
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
-import { runConsoleChat } from '../adapters/console/console-chat.js';
+import { consoleChannelId, consolePlatform, runConsoleChat } from '../adapters/console/console-chat.js';
 import { createApp } from '../app.js';
 import { CharacterCatalog } from '../characters/catalog.js';
 import type { Character } from '../characters/character.js';
@@ -10,8 +9,11 @@ import { exportCharacter, exportFormats } from '../characters/export/export-char
 import type { ImportResult } from '../characters/import/import-character.js';
 import { importCharacter } from '../characters/import/import-character.js';
 import { loadConfig } from '../config.js';
-import { OmoideError } from '../core/errors.js';
-import { logToFile, setLogLevel } from '../util/logger.js';
+import { InputError, OmoideError } from '../core/errors.js';
+import { importMemoryBank } from '../memory/import/memorybank-import.js';
+import { createLogger, logToFile, setLogLevel } from '../util/logger.js';
+import { createProgress, reembedProgressBar } from '../util/progress.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runService } from '../main.js';
 
@@ -41,29 +43,6 @@ function describeExtras(character: Character, catalog: CharacterCatalog | null):
   return parts.length > 0 ? `, ${parts.join(', ')}` : '';
 }
 
-/** Only many files are worth a bar, and only on a terminal: piped stderr stays clean for logs. */
-const progressThreshold = 20;
-
-function createProgress(label: string): { update: (done: number, total: number) => void; stop: () => void } {
-  let bar: cliProgress.SingleBar | null = null;
-  return {
-    update(done, total) {
-      if (!process.stderr.isTTY || total < progressThreshold) return;
-      if (!bar) {
-        bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: `${label} [{bar}] {value}/{total} files`, clearOnComplete: true, hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(total, 0);
-      }
-      bar.update(done);
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
-}
-
 export function buildCli(): Command {
   const program = new Command()
     .name('omoide')
@@ -89,7 +68,7 @@ export function buildCli(): Command {
       const interactive = Boolean(process.stdin.isTTY);
       // The terminal belongs to the conversation; logs go to a file beside the database.
       if (interactive) logToFile(join(config.dataDir, 'omoide.log'));
-      const app = createApp(config);
+      const app = await createApp(config, { onReembedProgress: reembedProgressBar() });
       try {
         for (const error of app.characterErrors) process.stderr.write(`warning: ${error.message}\n`);
         if (options.character && !app.characters.get(options.character)) {
@@ -137,7 +116,7 @@ export function buildCli(): Command {
     .option('--force', 'replace a character that has the same id')
     .action((path: string, options: { id?: string; name?: string; force?: boolean }) => {
       const config = configFrom(program.opts<GlobalOptions>());
-      const progress = createProgress('importing');
+      const progress = createProgress('importing', 'files');
       let result: ImportResult;
       try {
         result = importCharacter(path, {
@@ -168,6 +147,120 @@ export function buildCli(): Command {
       const config = configFrom(program.opts<GlobalOptions>());
       const result = exportCharacter({ charactersDir: config.charactersDir, id, format: options.format, out: options.out, force: options.force === true });
       process.stdout.write(`exported ${result.character.id} as ${result.format} → ${result.out}\n`);
+    });
+
+  const memoryCommand = program.command('memory').description("import and export what the bot remembers of people");
+  memoryCommand
+    .command('import')
+    .description('import dated dialogue as memories (a MemoryBank memory.json): one transaction, safe to repeat')
+    .argument('<file>', 'the file to import')
+    .addOption(new Option('--format <format>', 'the file format').choices(['memorybank']).default('memorybank'))
+    .requiredOption('--character <id>', 'the character who had these conversations')
+    .option('--platform <platform>', 'where the people live: console (the terminal), discord or qq', consolePlatform)
+    .option('--guild <id>', 'their Discord server or QQ group')
+    .action(async (file: string, options: { format: 'memorybank'; character: string; platform: string; guild?: string }) => {
+      if (!['console', 'discord', 'qq'].includes(options.platform)) {
+        throw new InputError(`--platform must be console, discord or qq, got "${options.platform}"`);
+      }
+      const config = configFrom(program.opts<GlobalOptions>());
+      const app = await createApp(config, { onReembedProgress: reembedProgressBar() });
+      const progress = createProgress('embedding', 'memories');
+      try {
+        const character = app.characters.get(options.character);
+        if (!character) {
+          throw new InputError(`unknown character "${options.character}"; available: ${app.characters.list().map((c) => c.id).join(', ')}`);
+        }
+        const inTerminal = options.platform === consolePlatform;
+        const result = await importMemoryBank({
+          db: app.db,
+          store: app.store,
+          memory: app.memory,
+          character,
+          file,
+          timeZone: config.memory.timezone,
+          platform: options.platform,
+          guildId: inTerminal ? null : (options.guild ?? null),
+          channelId: inTerminal ? consoleChannelId : (name) => `import:${name}`,
+          onProgress: progress.update,
+          logger: createLogger('import'),
+        });
+        progress.stop();
+        process.stdout.write(
+          `imported ${result.people} people for ${character.id}: ${result.dialogueImported} dialogue turns` +
+            `${result.dialogueSkipped > 0 ? ` (${result.dialogueSkipped} already there)` : ''}, ` +
+            `${result.summariesImported} summaries, ${result.portraitsImported} portraits\n`,
+        );
+      } finally {
+        progress.stop();
+        await app.close();
+      }
+    });
+
+  memoryCommand
+    .command('export')
+    .description("write one person's memories as JSON (to stdout, or --out)")
+    .requiredOption('--user <name>', 'the person: their terminal name, or their platform user id with --platform')
+    .option('--character <id>', 'only what this character remembers')
+    .option('--platform <platform>', 'console (the terminal), discord or qq', consolePlatform)
+    .option('--out <file>', 'the file to write (default: stdout)')
+    .action(async (options: { user: string; character?: string; platform: string; out?: string }) => {
+      const config = configFrom(program.opts<GlobalOptions>());
+      const app = await createApp(config);
+      try {
+        const userId = app.store.findUserId(options.platform, options.user);
+        if (userId === null) throw new InputError(`no ${options.platform} user "${options.user}" has talked to omoide`);
+        const everything = app.memory.exportUser(userId);
+        const exported = {
+          ...everything,
+          platform: options.platform,
+          user: options.user,
+          scopes: everything.scopes.filter((scope) => options.character === undefined || scope.characterId === options.character),
+        };
+        const json = `${JSON.stringify(exported, null, 2)}\n`;
+        if (options.out) {
+          writeFileSync(options.out, json);
+          const count = exported.scopes.reduce((sum, scope) => sum + scope.memories.length, 0);
+          process.stdout.write(`exported ${count} memories of ${options.user} → ${options.out}\n`);
+        } else process.stdout.write(json);
+      } finally {
+        await app.close();
+      }
+    });
+
+  program
+    .command('consolidate')
+    .description('consolidate memories now: summaries, portraits, self-concept, forgetting (what the schedule does)')
+    .option('--user <name>', 'only this person: their terminal name, or their platform user id with --platform')
+    .option('--platform <platform>', 'the platform of --user: console, discord or qq', consolePlatform)
+    .option('--character <id>', 'only what this character remembers')
+    .option('--retry-failed', 'give jobs that failed or were skipped a fresh set of tries')
+    .action(async (options: { user?: string; platform: string; character?: string; retryFailed?: boolean }) => {
+      const config = configFrom(program.opts<GlobalOptions>());
+      const app = await createApp(config, { onReembedProgress: reembedProgressBar() });
+      const progress = createProgress('consolidating', 'jobs', 1);
+      try {
+        let userId: number | undefined;
+        if (options.user !== undefined) {
+          const found = app.store.findUserId(options.platform, options.user);
+          if (found === null) throw new InputError(`no ${options.platform} user "${options.user}" has talked to omoide`);
+          userId = found;
+        }
+        if (options.character !== undefined && !app.characters.get(options.character)) {
+          throw new InputError(`unknown character "${options.character}"; available: ${app.characters.list().map((c) => c.id).join(', ')}`);
+        }
+        const result = await app.consolidator.runDue({
+          ...(userId !== undefined ? { userId } : {}),
+          ...(options.character !== undefined ? { characterId: options.character } : {}),
+          retryFailed: options.retryFailed === true,
+          onProgress: ({ done, total }) => progress.update(done, total),
+        });
+        progress.stop();
+        process.stdout.write(`consolidated: ${result.jobs} jobs, ${result.done} done, ${result.failed} failed, ${result.skipped} skipped\n`);
+        if (result.failed > 0) process.stdout.write('failed jobs are retried by the next run (see the log for why they failed)\n');
+      } finally {
+        progress.stop();
+        await app.close();
+      }
     });
 
   return program;

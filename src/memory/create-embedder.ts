@@ -9,6 +9,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { LlmSettings } from '../llm/create-chat-model.js';
+import { createBuiltinEmbedder } from '../llm/builtin/ngram-embedder.js';
 import { createOllamaEmbedder } from '../llm/ollama/ollama-embedder.js';
 import { createOpenAiEmbedder } from '../llm/openai/openai-embedder.js';
 import type { Embedder } from '../llm/types.js';
@@ -26,11 +27,7 @@ export const defaultEmbeddingModels = {
   ollama: 'bge-m3',
 } as const;
 
-// The builtin and transformers embedders are written beside this module by other engineers; they are loaded by
-// specifier so this file compiles before they land. Their expected factory shapes:
-interface BuiltinEmbedderModule {
-  createBuiltinEmbedder(options?: { dimension?: number }): Embedder | Promise<Embedder>;
-}
+// The transformers embedder is loaded by specifier (its module pulls in onnxruntime only when chosen):
 interface TransformersEmbedderModule {
   createTransformersEmbedder(options: {
     model: string;
@@ -40,7 +37,6 @@ interface TransformersEmbedderModule {
     batchSize?: number;
   }): Embedder | Promise<Embedder>;
 }
-const builtinEmbedderModule = '../llm/builtin/ngram-embedder.js';
 const transformersEmbedderModule = '../llm/local/transformers-embedder.js';
 
 async function loadProvider<T>(specifier: string, provider: string): Promise<T> {
@@ -62,7 +58,6 @@ export async function createEmbedder(settings: EmbedderSettings, llmDefaults: Em
   };
   switch (settings.provider) {
     case 'builtin': {
-      const { createBuiltinEmbedder } = await loadProvider<BuiltinEmbedderModule>(builtinEmbedderModule, 'builtin');
       return createBuiltinEmbedder(settings.dimension !== undefined ? { dimension: settings.dimension } : {});
     }
     case 'transformers': {

@@ -31,6 +31,32 @@ export function dayInTimeZone(instant: Date | number, timeZone: string): string 
   return `${part('year')}-${part('month')}-${part('day')}`;
 }
 
+/**
+ * The instant at which the clocks of `timeZone` show `minutes` past midnight of `day` (YYYY-MM-DD). Two passes settle
+ * the zone's offset, DST included; a wall time that a DST jump skips lands an hour beside it.
+ */
+export function instantOfLocalTime(day: string, minutes: number, timeZone: string): number {
+  const wall = toUtcMs(day) + minutes * 60_000;
+  let instant = wall;
+  for (let pass = 0; pass < 2; pass++) instant = wall - (wallClockAsUtc(instant, timeZone) - instant);
+  return instant;
+}
+
+const wallFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** What the clocks of a timezone show at an instant, read as if it were UTC. */
+function wallClockAsUtc(instant: number, timeZone: string): number {
+  let formatter = wallFormatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    wallFormatters.set(timeZone, formatter);
+  }
+  const parts = Object.fromEntries(formatter.formatToParts(instant).map((part) => [part.type, Number(part.value)]));
+  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) + (instant % 1000);
+}
+
 export function isValidTimeZone(timeZone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });

@@ -33,8 +33,12 @@ export interface MemoryScopeKey {
   readonly guildId: string | null;
 }
 
-export interface RememberInput {
+export interface RememberInput extends MemoryDraft {
   readonly scope: MemoryScopeKey;
+}
+
+/** A memory to store, before its scope is known (an importer creates the users in the same transaction). */
+export interface MemoryDraft {
   readonly kind: MemoryKind;
   readonly content: string;
   /** when it happened (platform time of its source) */
@@ -44,6 +48,29 @@ export interface RememberInput {
   /** default 1 */
   readonly strength?: number;
   readonly sourceMessageIds?: readonly number[];
+}
+
+/** A validated, embedded memory that nothing has written yet. */
+export interface PreparedMemory {
+  readonly kind: MemoryKind;
+  readonly content: string;
+  readonly occurredAt: number;
+  readonly importance: number;
+  readonly strength: number;
+  readonly sourceMessageIds: readonly number[];
+  readonly vector: Float32Array;
+}
+
+export interface PreparedWrite {
+  readonly scope: MemoryScopeKey;
+  readonly memory: PreparedMemory;
+  /** replaces the draft's source ids, e.g. messages inserted in the same transaction */
+  readonly sourceMessageIds?: readonly number[];
+  /**
+   * A current memory of the same scope and kind that this one replaces (it stays, pointing at the new one), in the
+   * same transaction: consolidation commits a new portrait or a corrected fact together with its job's state.
+   */
+  readonly supersedes?: number;
 }
 
 export interface Replacement {
@@ -108,6 +135,13 @@ export interface Memory {
   remember(input: RememberInput): Promise<MemoryRecord>;
   /** Like remember for many memories: one embedding batch and one transaction. */
   rememberMany(inputs: readonly RememberInput[]): Promise<MemoryRecord[]>;
+  /**
+   * The two halves of rememberMany, for writers that must commit memories together with rows of their own (one
+   * transaction per import): validate and embed (async, writes nothing), then write (sync; nests as a savepoint
+   * inside the caller's transaction).
+   */
+  prepareMany(drafts: readonly MemoryDraft[], onProgress?: (done: number, total: number) => void): Promise<PreparedMemory[]>;
+  writePrepared(entries: readonly PreparedWrite[]): MemoryRecord[];
   /** Stores an updated version of a memory (same scope and kind); the old one stays, pointing at the new one. */
   supersede(oldId: number, replacement: Replacement): Promise<MemoryRecord>;
   /** Ranked memories of one scope for a query (/memory search, the benchmark), with ids and score parts. */
@@ -187,41 +221,76 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     return value;
   }
 
-  async function rememberMany(inputs: readonly RememberInput[]): Promise<MemoryRecord[]> {
-    if (inputs.length === 0) return [];
+  async function prepareMany(drafts: readonly MemoryDraft[], onProgress?: (done: number, total: number) => void): Promise<PreparedMemory[]> {
+    if (drafts.length === 0) return [];
     writableTable(); // fail before spending an embedding call
-    const now = clock.now().getTime();
-    const prepared = inputs.map((input, index) => {
-      const what = `memory ${index + 1} of ${inputs.length}`;
-      if (!memoryKinds.includes(input.kind)) throw new InputError(`${what}: unknown kind "${String(input.kind)}"`);
-      const content = prepareContent(input.content, what);
-      const occurredAt = toMs(input.occurredAt);
+    const checked = drafts.map((draft, index) => {
+      const what = `memory ${index + 1} of ${drafts.length}`;
+      if (!memoryKinds.includes(draft.kind)) throw new InputError(`${what}: unknown kind "${String(draft.kind)}"`);
+      const content = prepareContent(draft.content, what);
+      const occurredAt = toMs(draft.occurredAt);
       if (!Number.isFinite(occurredAt)) throw new InputError(`${what}: occurredAt is not a valid time`);
-      const importance = checkImportance(input.importance ?? (input.kind === 'turn' ? estimateImportance(content) : 0.5), what);
-      const strength = input.strength ?? 1;
+      const importance = checkImportance(draft.importance ?? (draft.kind === 'turn' ? estimateImportance(content) : 0.5), what);
+      const strength = draft.strength ?? 1;
       if (!(Number.isFinite(strength) && strength > 0)) throw new InputError(`${what}: strength must be positive, got ${strength}`);
-      const sourceMessageIds = [...(input.sourceMessageIds ?? [])];
+      const sourceMessageIds = [...(draft.sourceMessageIds ?? [])];
       if (!sourceMessageIds.every((id) => Number.isInteger(id))) throw new InputError(`${what}: source message ids must be integers`);
-      return { input, content, occurredAt, importance, strength, sourceMessageIds };
+      return { kind: draft.kind, content, occurredAt, importance, strength, sourceMessageIds };
     });
-    const vectors = await embedDocuments(prepared.map((item) => item.content));
-    // Scopes and rows are written synchronously after the (async) embedding, so one transaction holds each write.
+    // Embedded in slices so a long import can show progress; the embedder batches within each slice itself.
+    const slice = Math.max(1, settings.reembedBatchSize);
+    const prepared: PreparedMemory[] = [];
+    onProgress?.(0, checked.length);
+    for (let start = 0; start < checked.length; start += slice) {
+      const part = checked.slice(start, start + slice);
+      const vectors = await embedDocuments(part.map((item) => item.content));
+      part.forEach((item, index) => prepared.push({ ...item, vector: vectors[index]! }));
+      onProgress?.(prepared.length, checked.length);
+    }
+    return prepared;
+  }
+
+  function writePrepared(entries: readonly PreparedWrite[]): MemoryRecord[] {
+    if (entries.length === 0) return [];
+    const now = clock.now().getTime();
+    // Inside a caller's transaction this nests as a savepoint: an importer's messages and memories commit together.
     return db.transaction(() => {
-      const writes: MemoryWrite[] = prepared.map((item, index) => {
-        const scopeId = store.ensureScope(item.input.scope.userId, item.input.scope.characterId, guildFor(item.input.scope.guildId), now);
+      const writes: MemoryWrite[] = entries.map(({ scope, memory, sourceMessageIds }, index) => {
+        if (memory.vector.length !== embedder.dimension) {
+          throw new StoreError(`memory ${index + 1} of ${entries.length} was embedded with ${memory.vector.length} dimensions, expected ${embedder.dimension}`);
+        }
+        const sources = [...(sourceMessageIds ?? memory.sourceMessageIds)];
+        if (!sources.every((id) => Number.isInteger(id))) throw new InputError(`memory ${index + 1} of ${entries.length}: source message ids must be integers`);
+        const scopeId = store.ensureScope(scope.userId, scope.characterId, guildFor(scope.guildId), now);
         return {
           memory: {
-            scopeId, kind: item.input.kind, content: item.content, occurredAt: item.occurredAt,
-            day: dayInTimeZone(item.occurredAt, settings.timezone), importance: item.importance, strength: item.strength,
-            sourceMessageIds: item.sourceMessageIds, createdAt: now,
+            scopeId, kind: memory.kind, content: memory.content, occurredAt: memory.occurredAt,
+            day: dayInTimeZone(memory.occurredAt, settings.timezone), importance: memory.importance, strength: memory.strength,
+            sourceMessageIds: sources, createdAt: now,
           },
-          terms: documentTerms(scopeId, item.content),
-          vector: vectors[index] ?? null,
+          terms: documentTerms(scopeId, memory.content),
+          vector: memory.vector,
         };
       });
-      // resolved again after the await: the space may have switched from building to active meanwhile
-      return store.insertMemories(writes, writableTable());
+      // resolved at write time: the space may have switched from building to active while embedding
+      const table = writableTable();
+      if (entries.every((entry) => entry.supersedes === undefined)) return store.insertMemories(writes, table);
+      return writes.map((write, index) => {
+        const oldId = entries[index]!.supersedes;
+        if (oldId === undefined) return store.insertMemories([write], table)[0]!;
+        const old = store.get(oldId);
+        if (!old) throw new InputError(`memory ${index + 1} of ${entries.length}: memory ${oldId} to supersede does not exist`);
+        if (old.scopeId !== write.memory.scopeId || old.kind !== write.memory.kind) {
+          throw new InputError(`memory ${index + 1} of ${entries.length}: memory ${oldId} is of another scope or kind and cannot be superseded by it`);
+        }
+        return store.supersede(oldId, write, table);
+      });
     })();
+  }
+
+  async function rememberMany(inputs: readonly RememberInput[]): Promise<MemoryRecord[]> {
+    const prepared = await prepareMany(inputs);
+    return writePrepared(prepared.map((memory, index) => ({ scope: inputs[index]!.scope, memory })));
   }
 
   async function supersede(oldId: number, replacement: Replacement): Promise<MemoryRecord> {
@@ -350,6 +419,8 @@ export function createMemory(options: CreateMemoryOptions): Memory {
       return record!;
     },
     rememberMany,
+    prepareMany,
+    writePrepared,
     supersede,
     async search(scope, query, searchOptions = {}) {
       const scopeId = findScopeId(scope);

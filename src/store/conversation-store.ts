@@ -2,6 +2,7 @@
  * Users, conversations, messages and per-channel character choice. Statements are prepared once; each logical write
  * is one transaction.
  */
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './db.js';
 
 export interface ConversationKey {
@@ -73,6 +74,44 @@ function toStoredMessage(row: MessageRow): StoredMessage {
   };
 }
 
+/** One line of a scope's dialogue: a user's message or the character's reply to it. */
+export interface ScopeMessage {
+  readonly id: number;
+  readonly role: 'user' | 'assistant';
+  readonly speakerName: string;
+  readonly content: string;
+  readonly tokenCount: number;
+  /** platform epoch ms */
+  readonly createdAt: number;
+  readonly guildId: string;
+}
+
+/** Whose dialogue: a user with a character, in one guild ('' outside guilds) or, with guildId null, in all of them. */
+export interface DialogueScope {
+  readonly userId: number;
+  readonly characterId: string;
+  readonly guildId: string | null;
+}
+
+/** A (user, character, guild) that has user messages after some id, with its latest message. */
+export interface DialogueScopeActivity {
+  readonly userId: number;
+  readonly characterId: string;
+  readonly guildId: string;
+  readonly lastMessageId: number;
+  readonly lastMessageAt: number;
+}
+
+interface ScopeMessageRow {
+  id: number;
+  role: 'user' | 'assistant';
+  speaker_name: string;
+  content: string;
+  token_count: number;
+  created_at: number;
+  guild_id: string;
+}
+
 export class ConversationStore {
   private readonly upsertUserStatement;
   private readonly upsertConversationStatement;
@@ -83,6 +122,14 @@ export class ConversationStore {
   private readonly getChannelCharacterStatement;
   private readonly setChannelCharacterStatement;
   private readonly countMessagesStatement;
+  // prepared on first use: only consolidation needs them
+  private scopeActivityStatement?: Statement<[number], { user_id: number; character_id: string; guild_id: string; last_id: number; last_at: number }>;
+  private scopeMessagesStatement?: Statement<
+    { userId: number; characterId: string; guildId: string | null; afterId: number; throughId: number },
+    ScopeMessageRow
+  >;
+  // prepared on first use: only importers need it
+  private platformIdsStatement?: Statement<[string, string, string, string, string, string], { platform_message_id: string }>;
 
   constructor(private readonly db: SqliteDatabase) {
     this.upsertUserStatement = db.prepare<[string, string, string, number, number], { id: number }>(`
@@ -188,5 +235,65 @@ export class ConversationStore {
 
   messageCount(): number {
     return this.countMessagesStatement.get()!.n;
+  }
+
+  /** Platform message ids in a conversation that start with `prefix`: how an importer knows what it already wrote. */
+  platformMessageIdsWithPrefix(key: ConversationKey, prefix: string): Set<string> {
+    this.platformIdsStatement ??= this.db.prepare<[string, string, string, string, string, string], { platform_message_id: string }>(`
+        SELECT m.platform_message_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE c.platform = ? AND c.guild_id = ? AND c.channel_id = ? AND c.character_id = ?
+          AND substr(m.platform_message_id, 1, length(?)) = ?`);
+    const rows = this.platformIdsStatement.all(key.platform, key.guildId, key.channelId, key.characterId, prefix, prefix);
+    return new Set(rows.map((row) => row.platform_message_id));
+  }
+
+  /** Every (user, character, guild) with user messages after `afterId`, with its latest message id and time. */
+  dialogueScopesWithMessagesAfter(afterId = 0): DialogueScopeActivity[] {
+    this.scopeActivityStatement ??= this.db.prepare(`
+      SELECT m.user_id AS user_id, c.character_id AS character_id, c.guild_id AS guild_id,
+             max(m.id) AS last_id, max(m.created_at) AS last_at
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.role = 'user' AND m.user_id IS NOT NULL AND m.id > ?
+      GROUP BY m.user_id, c.character_id, c.guild_id`);
+    return this.scopeActivityStatement.all(afterId).map((row) => ({
+      userId: row.user_id,
+      characterId: row.character_id,
+      guildId: row.guild_id,
+      lastMessageId: row.last_id,
+      lastMessageAt: row.last_at,
+    }));
+  }
+
+  /**
+   * A scope's dialogue with ids in (afterId, throughId]: the user's messages to the character and the character's
+   * replies to them (failed replies left out), in time order. Across channels of the guild (or of every guild).
+   */
+  dialogueOfScope(scope: DialogueScope, afterId: number, throughId: number = Number.MAX_SAFE_INTEGER): ScopeMessage[] {
+    this.scopeMessagesStatement ??= this.db.prepare(`
+      SELECT m.id AS id, m.role AS role, m.speaker_name AS speaker_name, m.content AS content, m.token_count AS token_count,
+             m.created_at AS created_at, c.guild_id AS guild_id
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.user_id = @userId AND m.role = 'user' AND m.id > @afterId AND m.id <= @throughId
+        AND c.character_id = @characterId AND (@guildId IS NULL OR c.guild_id = @guildId)
+      UNION ALL
+      SELECT r.id, r.role, r.speaker_name, r.content, r.token_count, r.created_at, c.guild_id
+      FROM messages u
+        JOIN messages r ON r.reply_to_message_id = u.id
+        JOIN conversations c ON c.id = u.conversation_id
+      WHERE u.user_id = @userId AND u.role = 'user' AND u.id > @afterId AND u.id <= @throughId
+        AND r.role = 'assistant' AND r.failed = 0 AND r.id > @afterId AND r.id <= @throughId
+        AND c.character_id = @characterId AND (@guildId IS NULL OR c.guild_id = @guildId)
+      ORDER BY created_at, id`);
+    return this.scopeMessagesStatement
+      .all({ userId: scope.userId, characterId: scope.characterId, guildId: scope.guildId, afterId, throughId })
+      .map((row) => ({
+        id: row.id,
+        role: row.role,
+        speakerName: row.speaker_name,
+        content: row.content,
+        tokenCount: row.token_count,
+        createdAt: row.created_at,
+        guildId: row.guild_id,
+      }));
   }
 }

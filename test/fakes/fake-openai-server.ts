@@ -34,8 +34,8 @@ export interface FakeChatCall {
 export type FakeChatReply = string | { readonly chunks: readonly string[]; readonly finishReason?: string };
 
 export interface FakeOpenAiOptions {
-  /** Default: 'echo: ' + the last user message. */
-  readonly reply?: (call: FakeChatCall) => FakeChatReply;
+  /** Default: 'echo: ' + the last user message. May be async: a slow or held reply (the client waits meanwhile). */
+  readonly reply?: (call: FakeChatCall) => FakeChatReply | Promise<FakeChatReply>;
   /** Default: a deterministic vector of `embeddingDimension` numbers, not unit length. */
   readonly embed?: (text: string) => number[];
   readonly embeddingDimension?: number;
@@ -81,7 +81,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
           stream: body.stream === true,
           body,
         };
-        const answer = reply(call);
+        const answer = await reply(call);
         const chunks = typeof answer === 'string' ? splitIntoChunks(answer) : [...answer.chunks];
         const finishReason = typeof answer === 'string' ? 'stop' : (answer.finishReason ?? 'stop');
         const content = chunks.join('');
