@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     const defaults = loadConfig({ env: {}, cwd: directory });
     // The example spells out the defaults; only the timezone (the system's) and the source may differ.
     expect({ ...config, source: '' }).toEqual({ ...defaults, source: '' });
-    expect(config.memory).toMatchObject({ scope: 'per-guild', embedder: { provider: 'builtin' }, decay: { turn: 3, fact: 60 } });
+    expect(config.memory).toMatchObject({ scope: 'per-guild', embedder: { provider: 'builtin' }, decay: { turn: 5, fact: 60 } });
   });
 
   it('names a wrong memory key', () => {

@@ -56,6 +56,9 @@ export function buildCli(): Command {
     .description('run the service: every configured platform, or the terminal chat when none is')
     .action(async () => {
       await runService(configFrom(program.opts<GlobalOptions>()));
+      // Everything is stopped and the database closed. Some platform libraries leave timers behind (the OneBot
+      // adapter keeps a 30 s timeout per action it sent); they must not hold the process after a clean shutdown.
+      setTimeout(() => process.exit(), 1000).unref();
     });
 
   program

@@ -71,7 +71,8 @@ export const retrievalSettingsSchema = z
 /** c in R = e^(−t / (c·S)), in days per unit of strength. */
 export const decaySettingsSchema = z
   .object({
-    turn: positiveNumber.default(3),
+    // MemoryBank's intended e^(−t/5S): an unrecalled turn drops under a 0.05 retention after about 15 days
+    turn: positiveNumber.default(5),
     event: positiveNumber.default(14),
     daily_summary: positiveNumber.default(30),
     fact: positiveNumber.default(60),

@@ -74,6 +74,7 @@ export async function startFakeDiscord(
   const sentMessages: Record<string, unknown>[] = [];
   const sockets = new Set<WebSocket>();
   const waiters: { predicate: (request: RecordedRequest) => boolean; resolve: (request: RecordedRequest) => void }[] = [];
+  const listeners = new Set<(request: RecordedRequest) => void>();
   let seq = 0;
 
   const userPayload = (user: FakeUser) => ({
@@ -143,6 +144,7 @@ export async function startFakeDiscord(
     }
     const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query: url.searchParams, body, files };
     requests.push(recorded);
+    for (const listener of listeners) listener(recorded);
     for (const waiter of [...waiters]) {
       if (waiter.predicate(recorded)) {
         waiters.splice(waiters.indexOf(waiter), 1);
@@ -248,6 +250,15 @@ export async function startFakeDiscord(
         const waiter = { predicate, resolve: (request: RecordedRequest) => { clearTimeout(timer); resolve(request); } };
         waiters.push(waiter);
       });
+    },
+
+    /**
+     * Calls `listener` with every request from now on, as it is recorded (before it is answered); returns the
+     * unsubscribe. For counting at scale, where waitForRequest's scan of all past requests would be quadratic.
+     */
+    onRequest(listener: (request: RecordedRequest) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
 
     async close(): Promise<void> {

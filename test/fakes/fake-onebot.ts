@@ -16,6 +16,7 @@ export interface PrivateMessageEvent { userId: string; message: Segment[]; nickn
 export function createFakeOneBot(options: { selfId: string; nickname?: string; token?: string }) {
   const actions: RecordedAction[] = [];
   const waiters = new Set<() => void>();
+  const listeners = new Set<(entry: RecordedAction) => void>();
   const messages = new Map<number, Record<string, unknown>>();
   const members = new Map<string, Record<string, unknown>>();
   let nextMessageId = 1000;
@@ -56,8 +57,10 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
       const request = JSON.parse(raw.toString()) as { action: string; params?: Record<string, unknown>; echo?: unknown };
       const params = request.params ?? {};
       const response = answer(request.action, params);
-      actions.push({ action: request.action, params, data: response.data });
+      const entry: RecordedAction = { action: request.action, params, data: response.data };
+      actions.push(entry);
       ws.send(JSON.stringify({ ...response, echo: request.echo }));
+      for (const listener of listeners) listener(entry);
       for (const wake of [...waiters]) wake();
     });
     ws.on('close', () => { if (socket === ws) socket = null; });
@@ -115,6 +118,14 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
         const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`fake onebot: no ${name} within ${timeoutMs} ms; saw ${actions.map((entry) => entry.action).join(', ')}`)); }, timeoutMs);
         if (!check()) waiters.add(check);
       });
+    },
+    /**
+     * Calls `listener` with every action from now on, once answered; returns the unsubscribe. For counting at
+     * scale, where waitForAction's scan of all past actions would be quadratic.
+     */
+    onAction(listener: (entry: RecordedAction) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async close(): Promise<void> {
       socket?.terminate();
