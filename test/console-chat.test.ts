@@ -101,6 +101,20 @@ describe('omoide chat (stdin is not a terminal)', () => {
     expect(result.stdout + result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('for an OpenAI-compatible server, says to check its address and key rather than to pull an Ollama model', async () => {
+    const port = await closedPort();
+    const result = await runCli(['chat', '--user', 'alice'], 'hello\n', {
+      OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      OPENAI_API_KEY: 'sk-never-shown',
+      OMOIDE_LOG_LEVEL: 'silent',
+    });
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('Check that the server is running');
+    expect(lines[0]).not.toContain('ollama pull');
+    expect(result.stdout + result.stderr).not.toContain('sk-never-shown');
+  });
+
   it('rejects an unknown character with one clear line', async () => {
     const result = await runCli(['chat', '--character', 'nobody'], '', { OMOIDE_LOG_LEVEL: 'silent' });
     expect(result.code).toBe(1);

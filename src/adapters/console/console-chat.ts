@@ -101,7 +101,8 @@ export async function runConsoleChat(options: ConsoleChatOptions): Promise<void>
       if (unreachable && !unreachableExplained) {
         unreachableExplained = true;
         print(
-          t('console.llm-unreachable', {
+          // Ollama's hint is to pull the model; an OpenAI-compatible server's is to check its address and key.
+          t(chatModel.provider === 'ollama' ? 'console.llm-unreachable' : 'console.llm-unreachable-openai', {
             provider: chatModel.provider,
             model: chatModel.modelId,
             endpoint: chatModel.endpoint,
