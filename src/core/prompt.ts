@@ -76,7 +76,7 @@ function headed(heading: string, body: string): string {
 }
 
 /** Packs whole items best-first under a budget; the heading is only paid for when something fits. */
-function packItems(
+export function packItems(
   heading: string,
   items: readonly string[],
   budget: number,

@@ -14,6 +14,8 @@ export interface DayRange {
   readonly to: string;
   /** the words that named the range */
   readonly matched: string;
+  /** "a few days ago", "前几天": people misremember these, so the range is a hint, not a filter */
+  readonly vague?: boolean;
 }
 
 const dayMs = 86_400_000;
@@ -198,7 +200,7 @@ const rules: readonly Rule[] = [
   },
   (text, today) => {
     const match = /几天前|前几天|\ba few days ago\b|\bthe other day\b/i.exec(text);
-    return match ? { from: addDays(today, -6), to: addDays(today, -2), matched: match[0] } : null;
+    return match ? { from: addDays(today, -6), to: addDays(today, -2), matched: match[0], vague: true } : null;
   },
   (text, today) => {
     const match = /上上(?:个)?(?:周|星期|礼拜)|\bthe week before last\b/i.exec(text);

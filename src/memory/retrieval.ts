@@ -150,6 +150,9 @@ async function embedQuery(context: RetrievalContext, query: string): Promise<Flo
   }
 }
 
+/** How much a memory from a vaguely named time ("the other day") is preferred. */
+const vagueDateBonus = 0.25;
+
 export async function retrieveMemories(context: RetrievalContext, request: RetrievalRequest): Promise<RetrievalResult> {
   const { store, settings } = context;
   const options = settings.retrieval;
@@ -171,8 +174,11 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
   let lists = 0;
   let narrowedToRange = false;
 
-  const rangeIds = dateRange ? store.idsInDayRange(request.scopeId, dateRange, options.maxRangeCandidates) : [];
-  if (dateRange && rangeIds.length > 0) {
+  // A precise date narrows the search to its days; a vague one ("a few days ago") only favours them.
+  const narrowingRange = dateRange && !dateRange.vague ? dateRange : null;
+  const favouredRange = dateRange?.vague ? dateRange : null;
+  const rangeIds = narrowingRange ? store.idsInDayRange(request.scopeId, narrowingRange, options.maxRangeCandidates) : [];
+  if (narrowingRange && rangeIds.length > 0) {
     narrowedToRange = true;
     if (table && queryVector) {
       const vectors = store.vectorsOf(table, rangeIds);
@@ -184,7 +190,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
       lists++;
     }
     if (match) {
-      store.textCandidates(request.scopeId, match, options.candidates, dateRange).forEach(({ id }, index) => {
+      store.textCandidates(request.scopeId, match, options.candidates, narrowingRange).forEach(({ id }, index) => {
         entry(id).textRank = index + 1;
       });
       lists++;
@@ -235,8 +241,10 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
     const kept = retention(sinceRecall, record.strength, settings.decay[record.kind]);
     const recency = Math.exp(-Math.max(0, daysBetween(record.occurredAt, request.now)) / options.recencyDays);
     const { retentionFloor, recency: recencyWeight, importance: importanceWeight } = options.weights;
+    const favoured = favouredRange !== null && record.day >= favouredRange.from && record.day <= favouredRange.to;
     const score =
-      relevance * (retentionFloor + (1 - retentionFloor) * kept) * (1 + recencyWeight * recency + importanceWeight * record.importance);
+      relevance * (retentionFloor + (1 - retentionFloor) * kept) * (1 + recencyWeight * recency + importanceWeight * record.importance) *
+      (favoured ? 1 + vagueDateBonus : 1);
     ranked.push({
       record, score, relevance, retention: kept, similarity: candidate.similarity,
       vectorRank: candidate.vectorRank, textRank: candidate.textRank,

@@ -18,6 +18,10 @@ export function openDatabase(path: string): SqliteDatabase {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
+  // Vector search reads every vector of a person's scope (10k memories are 15 MB at 384 dimensions): served from
+  // the page cache and a memory map instead of the 2 MB default cache, a KNN costs a fraction as much.
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 1073741824');
   sqliteVec.load(db);
   applyMigrations(db);
   return db;
