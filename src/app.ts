@@ -5,6 +5,9 @@
  */
 import { CharacterCatalog } from './characters/catalog.js';
 import { createLorebookProvider } from './characters/lorebook-provider.js';
+import { createScenesProvider } from './characters/scenes-provider.js';
+import type { ScriptIndex } from './characters/script-index.js';
+import { createScriptIndex } from './characters/script-index.js';
 import { createWorldProvider } from './characters/world-provider.js';
 import type { Consolidator } from './consolidation/consolidator.js';
 import { createConsolidator } from './consolidation/consolidator.js';
@@ -38,6 +41,7 @@ export interface App {
   readonly chatModel: ChatModel;
   readonly embedder: Embedder;
   readonly memory: Memory;
+  readonly scriptIndex: ScriptIndex;
   readonly consolidator: Consolidator;
   readonly engine: Engine;
   readonly clock: Clock;
@@ -50,6 +54,8 @@ export interface AppOverrides {
   readonly embedder?: Embedder;
   /** Told how a re-embed after an embedder change progresses (the CLI draws a bar). */
   readonly onReembedProgress?: (progress: ReembedProgress) => void;
+  /** Told how indexing a character's script progresses (at start, when a script is new or changed). */
+  readonly onScriptIndexProgress?: (characterId: string, done: number, total: number) => void;
 }
 
 export async function createApp(config: OmoideConfig, overrides: AppOverrides = {}): Promise<App> {
@@ -63,8 +69,11 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
   const store = new ConversationStore(db);
   const chatModel = overrides.chatModel ?? createChatModel(config.llm);
   const memory = createMemory({ db, embedder, settings: config.memory, clock });
+  const scriptIndex = createScriptIndex({ db, embedder, clock });
   try {
     await memory.ensureEmbeddingSpace(overrides.onReembedProgress);
+    // Scripts are embedded once, here or at import, never per message; one unreadable script only logs.
+    await scriptIndex.ensureAll(characters.list(), overrides.onScriptIndexProgress);
   } catch (error) {
     db.close();
     throw error;
@@ -87,6 +96,7 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
     contextProviders: [
       createWorldProvider(characters),
       createLorebookProvider(characters, { budgetTokens: config.prompt.budgets.lorebook }),
+      createScenesProvider({ characters, scriptIndex }),
       ...memory.contextProviders,
     ],
     turnListeners: [memory.turnListener],
@@ -95,7 +105,7 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
     db, memory, store, chatModel, characters, settings: config.consolidation, memorySettings: config.memory, clock,
   });
   return {
-    config, db, store, characters, characterErrors, translator, chatModel, embedder, memory, consolidator, engine, clock,
+    config, db, store, characters, characterErrors, translator, chatModel, embedder, memory, scriptIndex, consolidator, engine, clock,
     async close() {
       await engine.idle();
       db.close();

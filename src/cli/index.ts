@@ -117,7 +117,7 @@ export function buildCli(): Command {
     .option('--id <id>', 'the new character id (default: from the name)')
     .option('--name <name>', "ChatHaruhi only: the character's name (default: from the system prompt)")
     .option('--force', 'replace a character that has the same id')
-    .action((path: string, options: { id?: string; name?: string; force?: boolean }) => {
+    .action(async (path: string, options: { id?: string; name?: string; force?: boolean }) => {
       const config = configFrom(program.opts<GlobalOptions>());
       const progress = createProgress('importing', 'files');
       let result: ImportResult;
@@ -134,6 +134,16 @@ export function buildCli(): Command {
       }
       for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
       const c = result.character;
+      if (c.script) {
+        // Embed and index the script now, once, rather than on the character's first message.
+        const indexing = createProgress(`indexing ${c.id}'s script`, 'chunks');
+        try {
+          const app = await createApp(config, { onScriptIndexProgress: (id, done, total) => id === c.id && indexing.update(done, total) });
+          await app.close();
+        } finally {
+          indexing.stop();
+        }
+      }
       process.stdout.write(
         `${result.replaced ? 'replaced' : 'imported'} ${c.id}: ${c.name} (${c.language}) from ${result.format}${describeExtras(c, null)} → ${result.directory}\n`,
       );

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { init } from './0010-init.js';
 import { memories } from './0020-memories.js';
+import { scripts } from './0030-scripts.js';
 import { consolidation } from './0040-consolidation.js';
 
 export interface Migration {
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Ordered by version; append, never edit a migration that has shipped. */
-export const migrations: readonly Migration[] = [init, memories, consolidation];
+export const migrations: readonly Migration[] = [init, memories, scripts, consolidation];
