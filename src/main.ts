@@ -25,7 +25,14 @@ interface Service {
 
 /** The platform adapters whose credentials are configured. */
 export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
-  const commands = createCommandHandler({ engine: app.engine, characters: app.characters, translator: app.translator });
+  const commands = createCommandHandler({
+    engine: app.engine,
+    characters: app.characters,
+    translator: app.translator,
+    memory: app.memory,
+    store: app.store,
+    consolidate: (scope) => app.consolidator.runDue(scope),
+  });
   const services: Service[] = [];
   if (config.discord.token) {
     const adapter = createDiscordAdapter({

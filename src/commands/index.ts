@@ -10,20 +10,28 @@ import { OmoideError } from '../core/errors.js';
 import type { Translator } from '../core/i18n.js';
 import type { Logger } from '../util/logger.js';
 import { createLogger } from '../util/logger.js';
+import type { Memory } from '../memory/memory.js';
+import type { ConversationStore } from '../store/conversation-store.js';
 import { createCommandContext } from './command-context.js';
+import { createMemoryCommand, memoryDefinition, type ConsolidateFunction } from './memory-command.js';
 import { personaDefinition, runPersonaCommand } from './persona-command.js';
 
 export interface CommandDependencies {
   readonly engine: Engine;
   readonly characters: CharacterCatalog;
   readonly translator: Translator;
+  readonly memory: Memory;
+  readonly store: ConversationStore;
+  /** Runs due consolidation jobs for one character and guild (`/memory consolidate`); absent: not available. */
+  readonly consolidate?: ConsolidateFunction;
   readonly logger?: Logger;
 }
 
 export function createCommandHandler(dependencies: CommandDependencies): CommandHandler {
   const { engine, translator } = dependencies;
   const logger = dependencies.logger ?? createLogger('commands');
-  const definitions = [personaDefinition];
+  const definitions = [personaDefinition, memoryDefinition];
+  const memoryCommand = createMemoryCommand(dependencies);
   return {
     definitions,
     async run(invocation) {
@@ -42,6 +50,8 @@ export function createCommandHandler(dependencies: CommandDependencies): Command
         switch (definition.name) {
           case 'persona':
             return runPersonaCommand(invocation, context, dependencies);
+          case 'memory':
+            return await memoryCommand.run(invocation, context);
           default:
             return { text: context.t('commands.unknown-subcommand', { command: invocation.command, subcommand: invocation.subcommand }), private: true };
         }

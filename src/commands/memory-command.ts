@@ -1,0 +1,246 @@
+/**
+ * `/memory show | search | forget | forget-me | export` (anyone, about themselves) and `inspect | forget-user |
+ * consolidate` (admins). Every answer is private: memories are personal. A scope is (invoker, the character speaking
+ * in this channel, this guild), resolved the same way the engine archives turns, so nothing of another user or
+ * another character ever shows up here.
+ */
+import { randomInt } from 'node:crypto';
+import type { CommandDefinition, CommandInvocation, CommandResult } from '../core/commands.js';
+import type { Engine } from '../core/engine.js';
+import type { Memory, MemoryScopeKey } from '../memory/memory.js';
+import type { ConversationStore } from '../store/conversation-store.js';
+import type { MemoryRecord } from '../store/memory-store.js';
+import type { CommandContext } from './command-context.js';
+
+export interface ConsolidationCounts {
+  readonly jobs: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+/** Runs the due consolidation jobs of one character and guild (the admin's `/memory consolidate`). */
+export type ConsolidateFunction = (scope: { characterId: string; guildId: string | null }) => Promise<ConsolidationCounts>;
+
+export interface MemoryCommandDependencies {
+  readonly engine: Engine;
+  readonly memory: Memory;
+  readonly store: ConversationStore;
+  readonly consolidate?: ConsolidateFunction;
+}
+
+export interface MemoryCommand {
+  run(invocation: CommandInvocation, context: CommandContext): Promise<CommandResult>;
+}
+
+export const memoryDefinition: CommandDefinition = {
+  name: 'memory',
+  description: 'What the bot remembers about you',
+  subcommands: [
+    { name: 'show', description: 'Show what is remembered about you here', options: [], adminOnly: false },
+    {
+      name: 'search',
+      description: 'Search your memories here',
+      options: [{ name: 'text', description: 'What to look for', type: 'string', required: true }],
+      adminOnly: false,
+    },
+    {
+      name: 'forget',
+      description: 'Hide one of your memories (an admin can restore it)',
+      options: [{ name: 'id', description: 'Memory id, as shown by /memory show', type: 'string', required: true }],
+      adminOnly: false,
+    },
+    {
+      name: 'forget-me',
+      description: 'Delete everything remembered about you here',
+      options: [{ name: 'confirm', description: 'The confirmation code you were given', type: 'string', required: false }],
+      adminOnly: false,
+    },
+    { name: 'export', description: 'Download your memories here as JSON', options: [], adminOnly: false },
+    {
+      name: 'inspect',
+      description: 'Show what is remembered about a user (admins)',
+      options: [{ name: 'user', description: 'The user', type: 'user', required: true }],
+      adminOnly: true,
+    },
+    {
+      name: 'forget-user',
+      description: 'Delete everything remembered about a user here (admins)',
+      options: [{ name: 'user', description: 'The user', type: 'user', required: true }],
+      adminOnly: true,
+    },
+    { name: 'consolidate', description: 'Run due memory consolidation now (admins)', options: [], adminOnly: true },
+  ],
+};
+
+/** How long a `/memory forget-me` confirmation code stays valid. */
+export const forgetMeCodeTtlMs = 5 * 60 * 1000;
+/** No 0/O, 1/I/L: codes are typed by hand. */
+const codeAlphabet = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+const codeLength = 6;
+const lineLimit = 200;
+const showFactLimit = 30;
+const showTurnLimit = 10;
+const searchLimit = 8;
+
+function clip(text: string, limit = lineLimit): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > limit ? `${flat.slice(0, limit)}…` : flat;
+}
+
+export function formatMemoryLine(record: MemoryRecord): string {
+  return `#${record.id} [${record.day}] ${clip(record.content)}`;
+}
+
+function newCode(): string {
+  let code = '';
+  for (let index = 0; index < codeLength; index++) code += codeAlphabet[randomInt(codeAlphabet.length)];
+  return code;
+}
+
+export function createMemoryCommand(dependencies: MemoryCommandDependencies): MemoryCommand {
+  const { engine, memory, store } = dependencies;
+  /** Pending forget-me codes by platform user and scope. */
+  const pendingCodes = new Map<string, { code: string; expiresAt: number }>();
+
+  const characterOf = (invocation: CommandInvocation) =>
+    engine.characterFor(invocation.platform, invocation.guildId, invocation.channelId);
+
+  /** The scope of a platform user in this channel, or null when the user never talked here (nothing stored). */
+  const scopeFor = (invocation: CommandInvocation, platformUserId: string): MemoryScopeKey | null => {
+    const userId = store.findUserId(invocation.platform, platformUserId);
+    if (userId === null) return null;
+    return { userId, characterId: characterOf(invocation).id, guildId: invocation.guildId };
+  };
+
+  const codeKey = (invocation: CommandInvocation, scope: MemoryScopeKey) =>
+    JSON.stringify([invocation.platform, scope.userId, scope.characterId, scope.guildId ?? '']);
+
+  const prune = (now: number) => {
+    for (const [key, pending] of pendingCodes) if (pending.expiresAt <= now) pendingCodes.delete(key);
+  };
+
+  /** Portrait first, then facts and events, then the latest turns; null when nothing is stored. */
+  function overview(scope: MemoryScopeKey | null, title: string, t: CommandContext['t']): string | null {
+    if (!scope) return null;
+    const portrait = memory.listForUser(scope, { kinds: ['portrait', 'self_concept'] });
+    const facts = memory.listForUser(scope, { kinds: ['fact', 'event', 'daily_summary'], limit: showFactLimit });
+    const turns = memory.listForUser(scope, { kinds: ['turn'], limit: showTurnLimit });
+    if (portrait.length + facts.length + turns.length === 0) return null;
+    const lines = [title];
+    const section = (key: string, records: readonly MemoryRecord[]) => {
+      if (records.length === 0) return;
+      lines.push('', t(key), ...records.map(formatMemoryLine));
+    };
+    section('commands.memory.section-portrait', portrait);
+    section('commands.memory.section-facts', facts);
+    section('commands.memory.section-turns', turns);
+    return lines.join('\n');
+  }
+
+  const optionText = (invocation: CommandInvocation, name: string): string => {
+    const value = invocation.options[name];
+    return typeof value === 'string' ? value.trim() : '';
+  };
+
+  return {
+    async run(invocation, context) {
+      const { t } = context;
+      const reply = (text: string): CommandResult => ({ text, private: true });
+      const character = characterOf(invocation);
+      const now = invocation.timestamp.getTime();
+      switch (invocation.subcommand) {
+        case 'show': {
+          const scope = scopeFor(invocation, invocation.author.id);
+          const text = overview(scope, t('commands.memory.show-title', { character: character.name }), t);
+          return reply(text ?? t('commands.memory.nothing', { character: character.name }));
+        }
+        case 'search': {
+          const query = optionText(invocation, 'text');
+          if (!query) return reply(t('commands.memory.missing-option', { option: 'text' }));
+          const scope = scopeFor(invocation, invocation.author.id);
+          const found = scope ? (await memory.search(scope, query, { limit: searchLimit, now })).memories : [];
+          if (found.length === 0) return reply(t('commands.memory.search-empty', { query: clip(query, 80) }));
+          return reply(
+            [t('commands.memory.search-title', { query: clip(query, 80) }), ...found.slice(0, searchLimit).map((hit) => formatMemoryLine(hit.record))].join('\n'),
+          );
+        }
+        case 'forget': {
+          const raw = optionText(invocation, 'id');
+          if (!raw) return reply(t('commands.memory.missing-option', { option: 'id' }));
+          const match = /^#?(\d{1,15})$/.exec(raw);
+          const shown = match ? `#${Number(match[1])}` : clip(raw, 20);
+          const scope = scopeFor(invocation, invocation.author.id);
+          const id = match ? Number(match[1]) : NaN;
+          // The same answer for an id that does not exist and one that belongs to someone else.
+          const owned = scope !== null && Number.isSafeInteger(id) && memory.listForUser(scope, { includeForgotten: false }).some((record) => record.id === id);
+          if (!owned) return reply(t('commands.memory.forget-not-found', { id: shown }));
+          memory.setForgotten([id], now);
+          return reply(t('commands.memory.forget-done', { id }));
+        }
+        case 'forget-me': {
+          const scope = scopeFor(invocation, invocation.author.id);
+          if (!scope || memory.findScopeId(scope) === null) return reply(t('commands.memory.nothing', { character: character.name }));
+          prune(now);
+          const key = codeKey(invocation, scope);
+          const given = optionText(invocation, 'confirm');
+          if (!given) {
+            const code = newCode();
+            pendingCodes.set(key, { code, expiresAt: now + forgetMeCodeTtlMs });
+            return reply(
+              t('commands.memory.forget-me-confirm', { character: character.name, code, minutes: Math.round(forgetMeCodeTtlMs / 60_000) }),
+            );
+          }
+          const pending = pendingCodes.get(key);
+          if (!pending || pending.code !== given.toUpperCase()) return reply(t('commands.memory.forget-me-wrong-code'));
+          pendingCodes.delete(key);
+          const count = memory.forgetUser(scope);
+          return reply(t('commands.memory.forget-me-done', { count, character: character.name }));
+        }
+        case 'export': {
+          const scope = scopeFor(invocation, invocation.author.id);
+          const records = scope ? memory.listForUser(scope, { includeSuperseded: true, includeForgotten: true }) : [];
+          if (records.length === 0) return reply(t('commands.memory.nothing', { character: character.name }));
+          const content = JSON.stringify(
+            {
+              platform: invocation.platform,
+              platformUserId: invocation.author.id,
+              characterId: character.id,
+              guildId: invocation.guildId,
+              exportedAt: new Date(now).toISOString(),
+              memories: records,
+            },
+            null,
+            2,
+          );
+          return {
+            text: t('commands.memory.export-done', { count: records.length, character: character.name }),
+            private: true,
+            file: { name: 'omoide-memories.json', content },
+          };
+        }
+        case 'inspect': {
+          const user = optionText(invocation, 'user');
+          if (!user) return reply(t('commands.memory.missing-option', { option: 'user' }));
+          const scope = scopeFor(invocation, user);
+          const text = overview(scope, t('commands.memory.inspect-title', { character: character.name, user }), t);
+          return reply(text ?? t('commands.memory.nothing-user', { character: character.name, user }));
+        }
+        case 'forget-user': {
+          const user = optionText(invocation, 'user');
+          if (!user) return reply(t('commands.memory.missing-option', { option: 'user' }));
+          const scope = scopeFor(invocation, user);
+          const count = scope ? memory.forgetUser(scope) : 0;
+          return reply(t('commands.memory.forget-user-done', { count, user, character: character.name }));
+        }
+        case 'consolidate': {
+          if (!dependencies.consolidate) return reply(t('commands.memory.consolidate-unavailable'));
+          const counts = await dependencies.consolidate({ characterId: character.id, guildId: invocation.guildId });
+          return reply(t('commands.memory.consolidate-done', { ...counts, character: character.name }));
+        }
+        default:
+          return reply(t('commands.unknown-subcommand', { command: invocation.command, subcommand: invocation.subcommand }));
+      }
+    },
+  };
+}
