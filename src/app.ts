@@ -22,11 +22,12 @@ import type { OmoideConfig } from './config.js';
 import { createChatModel } from './llm/create-chat-model.js';
 import type { ChatModel, Embedder } from './llm/types.js';
 import { createEmbedder } from './memory/create-embedder.js';
-import type { Memory, ReembedProgress } from './memory/memory.js';
+import type { Memory, MemoryScopeKey, ReembedProgress } from './memory/memory.js';
 import { createMemory } from './memory/memory.js';
 import type { SqliteDatabase } from './store/db.js';
 import { openDatabase } from './store/db.js';
 import { ConversationStore } from './store/conversation-store.js';
+import { JobStore } from './store/job-store.js';
 import { registerSecret } from './util/logger.js';
 import { localesDirectory } from './util/paths.js';
 
@@ -44,6 +45,11 @@ export interface App {
   readonly scriptIndex: ScriptIndex;
   readonly consolidator: Consolidator;
   readonly engine: Engine;
+  /**
+   * Erases everything kept about a person in one scope — memories (with vectors and text index), their messages and
+   * the character's replies, consolidation bookkeeping — in one transaction (`/memory forget-me`).
+   */
+  erasePerson(scope: MemoryScopeKey): { memories: number; messages: number };
   readonly clock: Clock;
   close(): Promise<void>;
 }
@@ -104,7 +110,18 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
   const consolidator = createConsolidator({
     db, memory, store, chatModel, characters, settings: config.consolidation, memorySettings: config.memory, clock,
   });
+  const jobs = new JobStore(db);
+  const global = config.memory.scope === 'global';
+  const erasePerson = (scope: MemoryScopeKey) =>
+    db.transaction(() => {
+      const guildKey = global ? '' : (scope.guildId ?? '');
+      const memories = memory.forgetUser(scope);
+      const messages = store.deleteDialogueOfScope({ userId: scope.userId, characterId: scope.characterId, guildId: global ? null : guildKey });
+      jobs.deleteScope(scope.userId, scope.characterId, guildKey);
+      return { memories, messages };
+    })();
   return {
+    erasePerson,
     config, db, store, characters, characterErrors, translator, chatModel, embedder, memory, scriptIndex, consolidator, engine, clock,
     async close() {
       await engine.idle();

@@ -32,6 +32,7 @@ export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
     memory: app.memory,
     store: app.store,
     consolidate: (scope) => app.consolidator.runDue(scope),
+    erase: (scope) => app.erasePerson(scope),
   });
   const services: Service[] = [];
   if (config.discord.token) {

@@ -214,7 +214,7 @@ describe('/memory', () => {
     const again = await commands.run(invoke('forget-me'));
     const fresh = /confirm:([A-Z0-9]{6})/.exec(again.text)![1]!;
     const done = await commands.run(invoke('forget-me', { confirm: fresh.toLowerCase() }, { at: day(21) + 60_000 }));
-    expect(done).toEqual({ text: 'Done: 4 memories deleted. Tess no longer remembers you here.', private: true });
+    expect(done).toEqual({ text: 'Done: 4 memories and 0 messages deleted. Tess no longer remembers you here.', private: true });
     expect(rowsOfScope(aliceScope)).toBe(0);
     expect(rowsOfScope(bobScope)).toBe(2);
     // the code is used up
@@ -272,7 +272,7 @@ describe('/memory', () => {
   it('forget-user deletes a user’s scope for an admin', async () => {
     const bobScope = memory.findScopeId(bob)!;
     const result = await handler().run(invoke('forget-user', { user: 'id-bob' }, { isAdmin: true }));
-    expect(result).toEqual({ text: 'Deleted 2 memories of id-bob here.', private: true });
+    expect(result).toEqual({ text: 'Deleted 2 memories and 0 messages of id-bob here.', private: true });
     expect(rowsOfScope(bobScope)).toBe(0);
     expect(rowsOfScope(memory.findScopeId(alice)!)).toBe(4);
   });

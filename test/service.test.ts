@@ -113,6 +113,71 @@ describe('the service with every adapter configured', () => {
   });
 });
 
+describe('/memory through Discord', () => {
+  const bob: FakeUser = { id: '500000000000000002', username: 'bob', global_name: 'Bob' };
+  const channelId = '300000000000000001';
+  const count = (sql: string, ...parameters: unknown[]) => (app!.db.prepare(sql).get(...parameters) as { n: number }).n;
+
+  it('shows each person only their own memories, privately, and forget-me erases all of theirs and nothing else', async () => {
+    await startService();
+    const guildId = discord!.guilds[0]!.id;
+    const say = (author: FakeUser, content: string, minutes: number) =>
+      discord!.dispatchMessage({
+        channelId, guildId, author, content: `<@${discord!.bot.id}> ${content}`, mentions: [discord!.bot],
+        timestamp: new Date(Date.now() + minutes * 60_000).toISOString(),
+      });
+    say(alice, 'my cat is called Mochi', 0);
+    await waitFor(() => discord!.requests.filter(isMessagePost).length === 1);
+    say(bob, 'I am learning the cello', 1);
+    await waitFor(() => discord!.requests.filter(isMessagePost).length === 2);
+    say(alice, 'Mochi knocked over my tea', 2);
+    await waitFor(() => discord!.requests.filter(isMessagePost).length === 3);
+    await app!.engine.idle();
+
+    const callbacks = () => discord!.requests.filter(isCallback);
+    const command = (user: FakeUser, subcommand: string, options: { name: string; type: number; value: string }[] = []) => {
+      const before = callbacks().length;
+      discord!.dispatchInteraction({ channelId, guildId, user, name: 'memory', subcommand, options, permissions: '0' });
+      return waitFor(() => callbacks().length === before + 1).then(() => callbackOf(callbacks().at(-1)!));
+    };
+
+    const shown = await command(alice, 'show');
+    expect(shown.flags).toBe(64); // ephemeral: only Alice sees it
+    expect(shown.content).toContain('Mochi');
+    expect(shown.content).not.toContain('cello');
+    const bobShown = await command(bob, 'show');
+    expect(bobShown.content).toContain('cello');
+    expect(bobShown.content).not.toContain('Mochi');
+
+    const aliceId = app!.store.findUserId('discord', alice.id)!;
+    const bobId = app!.store.findUserId('discord', bob.id)!;
+    const rowsOf = (userId: number) => ({
+      messages: count(`SELECT count(*) AS n FROM messages WHERE user_id = ?`, userId),
+      replies: count(`SELECT count(*) AS n FROM messages r JOIN messages u ON u.id = r.reply_to_message_id WHERE u.user_id = ?`, userId),
+      memories: count(`SELECT count(*) AS n FROM memories m JOIN memory_scopes s ON s.id = m.scope_id WHERE s.user_id = ?`, userId),
+    });
+    expect(rowsOf(aliceId)).toEqual({ messages: 2, replies: 2, memories: 2 });
+    const bobBefore = rowsOf(bobId);
+    const textRows = count(`SELECT count(*) AS n FROM memory_text_docsize`);
+    const vectorTable = (app!.db.prepare(`SELECT table_name FROM embedding_spaces WHERE state = 'active'`).get() as { table_name: string }).table_name;
+    const vectors = count(`SELECT count(*) AS n FROM ${vectorTable}`);
+
+    const asked = await command(alice, 'forget-me');
+    expect(asked.flags).toBe(64);
+    const code = /confirm:(\w+)/.exec(asked.content)?.[1];
+    expect(code, asked.content).toBeDefined();
+    expect(rowsOf(aliceId).memories).toBe(2); // nothing happens before the confirmation
+    const done = await command(alice, 'forget-me', [{ name: 'confirm', type: 3, value: code! }]);
+    expect(done.content).toContain('2 memories and 4 messages deleted');
+
+    expect(rowsOf(aliceId)).toEqual({ messages: 0, replies: 0, memories: 0 });
+    expect(count(`SELECT count(*) AS n FROM memory_text_docsize`)).toBe(textRows - 2);
+    expect(count(`SELECT count(*) AS n FROM ${vectorTable}`)).toBe(vectors - 2);
+    expect(rowsOf(bobId)).toEqual(bobBefore);
+    expect((await command(alice, 'show')).content).not.toContain('Mochi');
+  });
+});
+
 describe('npm start as a process', () => {
   it('runs the configured adapter instead of the terminal chat, and stops cleanly on SIGTERM', async () => {
     const root = resolve(__dirname, '..');

@@ -13,7 +13,7 @@ import { createLogger } from '../util/logger.js';
 import type { Memory } from '../memory/memory.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { createCommandContext } from './command-context.js';
-import { createMemoryCommand, memoryDefinition, type ConsolidateFunction } from './memory-command.js';
+import { createMemoryCommand, memoryDefinition, type ConsolidateFunction, type EraseFunction } from './memory-command.js';
 import { personaDefinition, runPersonaCommand } from './persona-command.js';
 
 export interface CommandDependencies {
@@ -24,6 +24,8 @@ export interface CommandDependencies {
   readonly store: ConversationStore;
   /** Runs due consolidation jobs for one character and guild (`/memory consolidate`); absent: not available. */
   readonly consolidate?: ConsolidateFunction;
+  /** Erases a person's memories and dialogue of a scope (`/memory forget-me`, `forget-user`). */
+  readonly erase?: EraseFunction;
   readonly logger?: Logger;
 }
 

@@ -27,7 +27,11 @@ export interface MemoryCommandDependencies {
   readonly memory: Memory;
   readonly store: ConversationStore;
   readonly consolidate?: ConsolidateFunction;
+  /** Erases a person's memories AND their dialogue of the scope in one transaction (the app's erasePerson). */
+  readonly erase?: EraseFunction;
 }
+
+export type EraseFunction = (scope: MemoryScopeKey) => { readonly memories: number; readonly messages: number };
 
 export interface MemoryCommand {
   run(invocation: CommandInvocation, context: CommandContext): Promise<CommandResult>;
@@ -100,6 +104,8 @@ function newCode(): string {
 
 export function createMemoryCommand(dependencies: MemoryCommandDependencies): MemoryCommand {
   const { engine, memory, store } = dependencies;
+  // Without the app's eraser (handler tests), only the memories go.
+  const erase: EraseFunction = dependencies.erase ?? ((scope) => ({ memories: memory.forgetUser(scope), messages: 0 }));
   /** Pending forget-me codes by platform user and scope. */
   const pendingCodes = new Map<string, { code: string; expiresAt: number }>();
 
@@ -194,8 +200,8 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
           const pending = pendingCodes.get(key);
           if (!pending || pending.code !== given.toUpperCase()) return reply(t('commands.memory.forget-me-wrong-code'));
           pendingCodes.delete(key);
-          const count = memory.forgetUser(scope);
-          return reply(t('commands.memory.forget-me-done', { count, character: character.name }));
+          const erased = erase(scope);
+          return reply(t('commands.memory.forget-me-done', { count: erased.memories, messages: erased.messages, character: character.name }));
         }
         case 'export': {
           const scope = scopeFor(invocation, invocation.author.id);
@@ -230,8 +236,8 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
           const user = optionText(invocation, 'user');
           if (!user) return reply(t('commands.memory.missing-option', { option: 'user' }));
           const scope = scopeFor(invocation, user);
-          const count = scope ? memory.forgetUser(scope) : 0;
-          return reply(t('commands.memory.forget-user-done', { count, user, character: character.name }));
+          const erased = scope ? erase(scope) : { memories: 0, messages: 0 };
+          return reply(t('commands.memory.forget-user-done', { count: erased.memories, messages: erased.messages, user, character: character.name }));
         }
         case 'consolidate': {
           if (!dependencies.consolidate) return reply(t('commands.memory.consolidate-unavailable'));

@@ -128,6 +128,8 @@ export class ConversationStore {
     { userId: number; characterId: string; guildId: string | null; afterId: number; throughId: number },
     ScopeMessageRow
   >;
+  private deleteRepliesStatement?: Statement<[{ userId: number; characterId: string; guildId: string | null }]>;
+  private deleteUserMessagesStatement?: Statement<[{ userId: number; characterId: string; guildId: string | null }]>;
   // prepared on first use: only importers need it
   private platformIdsStatement?: Statement<[string, string, string, string, string, string], { platform_message_id: string }>;
 
@@ -295,5 +297,27 @@ export class ConversationStore {
         createdAt: row.created_at,
         guildId: row.guild_id,
       }));
+  }
+
+  /**
+   * Erases a person's dialogue with a character: their messages and the character's replies to them, in the guild
+   * (or, with guildId null, every guild). For `/memory forget-me`; returns how many messages were deleted.
+   */
+  deleteDialogueOfScope(scope: DialogueScope): number {
+    this.deleteRepliesStatement ??= this.db.prepare(`
+      DELETE FROM messages WHERE id IN (
+        SELECT r.id FROM messages u
+          JOIN messages r ON r.reply_to_message_id = u.id
+          JOIN conversations c ON c.id = u.conversation_id
+        WHERE u.user_id = @userId AND u.role = 'user' AND r.role = 'assistant'
+          AND c.character_id = @characterId AND (@guildId IS NULL OR c.guild_id = @guildId))`);
+    this.deleteUserMessagesStatement ??= this.db.prepare(`
+      DELETE FROM messages WHERE user_id = @userId AND conversation_id IN (
+        SELECT id FROM conversations WHERE character_id = @characterId AND (@guildId IS NULL OR guild_id = @guildId))`);
+    const parameters = { userId: scope.userId, characterId: scope.characterId, guildId: scope.guildId };
+    const replies = this.deleteRepliesStatement;
+    const messages = this.deleteUserMessagesStatement;
+    // replies first: deleting the user's messages would set their reply_to to NULL and orphan them
+    return this.db.transaction(() => replies.run(parameters).changes + messages.run(parameters).changes)();
   }
 }

@@ -3,6 +3,7 @@
  * INSERT OR IGNORE on the unit-of-work key, so replanning never duplicates; `finish` only moves a job its caller
  * still owns, so a transaction that commits a job's memories can check, inside itself, that nobody else did.
  */
+import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
 import type { SqliteDatabase } from './db.js';
 
@@ -143,6 +144,9 @@ export class JobStore {
   private readonly upsertRolledStatement;
   private readonly countsStatement;
   private readonly memoryScopesStatement;
+  // prepared on first use: only /memory forget-me needs them
+  private deleteJobsStatement?: Statement<[number, string, string]>;
+  private deleteCursorStatement?: Statement<[number, string, string]>;
 
   constructor(private readonly db: SqliteDatabase) {
     this.insertJobStatement = db.prepare(`
@@ -370,5 +374,17 @@ export class JobStore {
       )
       .all(scope.userId, scope.characterId, scope.guildKey)
       .map(toJob);
+  }
+
+  /** Forgets a scope's consolidation bookkeeping (its dialogue was erased); returns how many jobs were deleted. */
+  deleteScope(userId: number, characterId: string, guildKey: string): number {
+    this.deleteJobsStatement ??= this.db.prepare(`DELETE FROM consolidation_jobs WHERE user_id = ? AND character_id = ? AND guild_key = ?`);
+    this.deleteCursorStatement ??= this.db.prepare(`DELETE FROM consolidation_cursors WHERE user_id = ? AND character_id = ? AND guild_key = ?`);
+    const jobs = this.deleteJobsStatement;
+    const cursor = this.deleteCursorStatement;
+    return this.db.transaction(() => {
+      cursor.run(userId, characterId, guildKey);
+      return jobs.run(userId, characterId, guildKey).changes;
+    })();
   }
 }
