@@ -3,7 +3,7 @@
  * overrides for secrets and deployment paths. An error names the key and what was expected.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
@@ -213,7 +213,8 @@ function applyEnvironment(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string,
       ...file.memory,
       embedder: {
         ...file.memory.embedder,
-        ...(file.memory.embedder.localModelPath ? { localModelPath: resolve(cwd, file.memory.embedder.localModelPath) } : {}),
+        // Local models live beside the database unless the config says where.
+        localModelPath: file.memory.embedder.localModelPath ? resolve(cwd, file.memory.embedder.localModelPath) : join(dataDir, 'models'),
       },
     },
     llm: {

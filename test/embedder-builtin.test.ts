@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.js';
 import { createBuiltinEmbedder } from '../src/llm/builtin/ngram-embedder.js';
+import { createEmbedder } from '../src/memory/create-embedder.js';
+import { embedderSettingsSchema } from '../src/memory/settings.js';
 
 const cosine = (left: Float32Array, right: Float32Array) => left.reduce((sum, value, index) => sum + value * right[index]!, 0);
 const norm = (vector: Float32Array) => Math.sqrt(cosine(vector, vector));
@@ -55,5 +57,14 @@ describe('builtin n-gram embedder', () => {
 
   it('stops when aborted', async () => {
     await expect(embedder.embed(['hello'], { signal: AbortSignal.abort() })).rejects.toThrow();
+  });
+
+  it('is what createEmbedder builds by default, without loading onnxruntime', async () => {
+    const embedder = await createEmbedder(embedderSettingsSchema.parse({}));
+    expect(embedder.id).toBe('builtin:ngram-v1:384');
+    await embedder.embed(['你好']);
+    // the native ONNX Runtime binding is a shared object: loading the transformers library would list it here
+    const report = process.report.getReport() as unknown as { sharedObjects: string[] };
+    expect(report.sharedObjects.some((file) => /onnxruntime/i.test(file))).toBe(false);
   });
 });

@@ -7,9 +7,10 @@
  * `localModelPath` (downloads only with allowRemote); OpenAI-compatible servers text-embedding-3-small; Ollama
  * bge-m3 (multilingual, good at Chinese).
  */
-import { ConfigError } from '../core/errors.js';
 import type { LlmSettings } from '../llm/create-chat-model.js';
 import { createBuiltinEmbedder } from '../llm/builtin/ngram-embedder.js';
+// Static, yet light: the transformers embedder imports @huggingface/transformers (and onnxruntime) only when called.
+import { createTransformersEmbedder } from '../llm/local/transformers-embedder.js';
 import { createOllamaEmbedder } from '../llm/ollama/ollama-embedder.js';
 import { createOpenAiEmbedder } from '../llm/openai/openai-embedder.js';
 import type { Embedder } from '../llm/types.js';
@@ -27,26 +28,6 @@ export const defaultEmbeddingModels = {
   ollama: 'bge-m3',
 } as const;
 
-// The transformers embedder is loaded by specifier (its module pulls in onnxruntime only when chosen):
-interface TransformersEmbedderModule {
-  createTransformersEmbedder(options: {
-    model: string;
-    localModelPath?: string;
-    allowRemote?: boolean;
-    dimension?: number;
-    batchSize?: number;
-  }): Embedder | Promise<Embedder>;
-}
-const transformersEmbedderModule = '../llm/local/transformers-embedder.js';
-
-async function loadProvider<T>(specifier: string, provider: string): Promise<T> {
-  try {
-    return (await import(specifier)) as T;
-  } catch (error) {
-    throw new ConfigError('memory.embedder.provider', `a provider this build includes ("${provider}" failed to load: ${(error as Error).message})`, 'memory settings');
-  }
-}
-
 export async function createEmbedder(settings: EmbedderSettings, llmDefaults: EmbedderDefaults = {}): Promise<Embedder> {
   const remote = {
     timeoutMs: llmDefaults.timeoutMs ?? 60_000,
@@ -61,7 +42,6 @@ export async function createEmbedder(settings: EmbedderSettings, llmDefaults: Em
       return createBuiltinEmbedder(settings.dimension !== undefined ? { dimension: settings.dimension } : {});
     }
     case 'transformers': {
-      const { createTransformersEmbedder } = await loadProvider<TransformersEmbedderModule>(transformersEmbedderModule, 'transformers');
       return createTransformersEmbedder({
         model: settings.model ?? defaultEmbeddingModels.transformers,
         allowRemote: settings.allowRemote,
