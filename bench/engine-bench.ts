@@ -9,37 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { App } from '../src/app.js';
-import { createApp } from '../src/app.js';
+import { createApp, engineSettingsOf } from '../src/app.js';
 import { createLorebookProvider } from '../src/characters/lorebook-provider.js';
 import { createWorldProvider } from '../src/characters/world-provider.js';
 import type { Engine } from '../src/core/engine.js';
 import { createEngine } from '../src/core/engine.js';
 import { loadConfig } from '../src/config.js';
 import type { IncomingMessage } from '../src/core/message.js';
-import type { ChatModel, ChatStreamPart } from '../src/llm/types.js';
 import { setLogLevel } from '../src/util/logger.js';
+import { sampleSentences, zeroLatencyModel } from './zero-latency-model.js';
 import { formatMs, summarize } from './stats.js';
 
-const zeroLatencyModel: ChatModel = {
-  provider: 'bench',
-  modelId: 'zero-latency',
-  endpoint: 'in-process',
-  async generate() {
-    return { text: 'Of course. Tell me more about it?', finishReason: 'stop' };
-  },
-  async *stream(): AsyncIterable<ChatStreamPart> {
-    yield { type: 'text-delta', text: 'Of course. ' };
-    yield { type: 'text-delta', text: 'Tell me more about it?' };
-    yield { type: 'finish', finishReason: 'stop' };
-  },
-};
 
-const sentences = [
-  'I finally finished the book you recommended, the ending surprised me.',
-  '今天下班路上下了好大的雨，我的伞还被风吹坏了。',
-  'My cat knocked the plant over again this morning.',
-  '周末想去江边走走，你觉得天气会好吗？',
-];
 
 /** The same engine as the app's, with or without the memory's providers and turn archiving. */
 function engineOf(app: App, withMemory: boolean): Engine {
@@ -51,15 +32,7 @@ function engineOf(app: App, withMemory: boolean): Engine {
     chatModel: zeroLatencyModel,
     translator: app.translator,
     clock: app.clock,
-    settings: {
-      locale: config.locale,
-      historyMessages: config.prompt.historyMessages,
-      maxMessageChars: config.prompt.maxMessageChars,
-      budgets: config.prompt.budgets,
-      contextWindow: config.llm.contextWindow,
-      maxReplyTokens: config.llm.maxReplyTokens,
-      temperature: config.llm.temperature,
-    },
+    settings: engineSettingsOf(config),
     contextProviders: [createWorldProvider(app.characters), createLorebookProvider(app.characters, { budgetTokens: config.prompt.budgets.lorebook })],
   });
 }
@@ -80,7 +53,7 @@ async function measure(storedMessages: number, samples: number, withMemory: bool
             conversation: { platform: 'bench', guildId: 'g', channelId: `c${channel}`, characterId: app.characters.defaultCharacter().id },
             platformUserId: `u${channel}`,
             displayName: `User ${channel}`,
-            content: sentences[i % sentences.length]!,
+            content: sampleSentences[i % sampleSentences.length]!,
             tokenCount: 20,
             platformMessageId: null,
             createdAt: start + i * 60_000,
@@ -94,7 +67,7 @@ async function measure(storedMessages: number, samples: number, withMemory: bool
       channelId: 'c0',
       messageId: `m${i}`,
       author: { id: 'u0', displayName: 'User 0' },
-      text: sentences[i % sentences.length]!,
+      text: sampleSentences[i % sampleSentences.length]!,
       addressing: { mentioned: true, repliedToBot: false, direct: false },
       replyTo: null,
       timestamp: new Date(start + (seedPerChannel + i) * 60_000),

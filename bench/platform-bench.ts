@@ -20,13 +20,14 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { Engine } from '../src/core/engine.js';
 import type { IncomingMessage } from '../src/core/message.js';
-import type { ChatModel, ChatStreamPart, Embedder } from '../src/llm/types.js';
+import type { Embedder } from '../src/llm/types.js';
 import { configuredAdapters } from '../src/main.js';
 import { createEmbedder } from '../src/memory/create-embedder.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { nextSnowflake, startFakeDiscord, type FakeUser } from '../test/fakes/fake-discord.js';
 import { at, createFakeOneBot, text } from '../test/fakes/fake-onebot.js';
 import { summarize } from './stats.js';
+import { sampleSentences, zeroLatencyModel } from './zero-latency-model.js';
 
 const scale = process.argv.includes('--quick') ? 0.1 : 1;
 const warmupMessages = Math.round(100 * scale);
@@ -40,26 +41,7 @@ const userCount = 20;
 const channelCount = 10;
 const replyTimeoutMs = 20_000;
 
-const zeroLatencyModel: ChatModel = {
-  provider: 'bench',
-  modelId: 'zero-latency',
-  endpoint: 'in-process',
-  async generate() {
-    return { text: 'Of course. Tell me more about it?', finishReason: 'stop' };
-  },
-  async *stream(): AsyncIterable<ChatStreamPart> {
-    yield { type: 'text-delta', text: 'Of course. ' };
-    yield { type: 'text-delta', text: 'Tell me more about it?' };
-    yield { type: 'finish', finishReason: 'stop' };
-  },
-};
 
-const sentences = [
-  'I finally finished the book you recommended, the ending surprised me.',
-  '今天下班路上下了好大的雨，我的伞还被风吹坏了。',
-  'My cat knocked the plant over again this morning.',
-  '周末想去江边走走，你觉得天气会好吗？',
-];
 
 /** The default config's embedder (builtin), created once and shared by every app in this run. */
 async function defaultEmbedder(): Promise<Embedder> {
@@ -77,7 +59,7 @@ function slot(index: number): { user: number; channel: number; sentence: string 
   return {
     user: index % userCount,
     channel: (index + Math.floor(index / userCount)) % channelCount,
-    sentence: sentences[index % sentences.length]!,
+    sentence: sampleSentences[index % sampleSentences.length]!,
   };
 }
 

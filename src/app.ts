@@ -13,7 +13,7 @@ import type { Consolidator } from './consolidation/consolidator.js';
 import { createConsolidator } from './consolidation/consolidator.js';
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
-import type { Engine } from './core/engine.js';
+import type { Engine, EngineSettings } from './core/engine.js';
 import { createEngine } from './core/engine.js';
 import type { CharacterError } from './core/errors.js';
 import type { Translator } from './core/i18n.js';
@@ -64,6 +64,19 @@ export interface AppOverrides {
   readonly onScriptIndexProgress?: (characterId: string, done: number, total: number) => void;
 }
 
+/** The engine's settings, as the config gives them. */
+export function engineSettingsOf(config: OmoideConfig): EngineSettings {
+  return {
+    locale: config.locale,
+    historyMessages: config.prompt.historyMessages,
+    maxMessageChars: config.prompt.maxMessageChars,
+    budgets: config.prompt.budgets,
+    contextWindow: config.llm.contextWindow,
+    maxReplyTokens: config.llm.maxReplyTokens,
+    temperature: config.llm.temperature,
+  };
+}
+
 export async function createApp(config: OmoideConfig, overrides: AppOverrides = {}): Promise<App> {
   for (const secret of [config.llm.apiKey, config.discord.token, config.qq.token, config.memory.embedder.apiKey]) registerSecret(secret);
   const clock = overrides.clock ?? systemClock;
@@ -90,15 +103,7 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
     chatModel,
     translator,
     clock,
-    settings: {
-      locale: config.locale,
-      historyMessages: config.prompt.historyMessages,
-      maxMessageChars: config.prompt.maxMessageChars,
-      budgets: config.prompt.budgets,
-      contextWindow: config.llm.contextWindow,
-      maxReplyTokens: config.llm.maxReplyTokens,
-      temperature: config.llm.temperature,
-    },
+    settings: engineSettingsOf(config),
     contextProviders: [
       createWorldProvider(characters),
       createLorebookProvider(characters, { budgetTokens: config.prompt.budgets.lorebook }),
