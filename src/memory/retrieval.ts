@@ -1,6 +1,7 @@
 /**
  * Hybrid retrieval inside one scope: vector KNN (sqlite-vec, the scope's partition) and BM25 (memory_text, the
- * scope's prefixed terms), fused by reciprocal rank, then weighted by the forgetting curve, recency and importance.
+ * scope's prefixed terms; the question's own scaffolding such as "do you remember" / 你还记得 left out, see
+ * segment.ts questionTerms), fused by reciprocal rank, then weighted by the forgetting curve, recency and importance.
  *
  * Scoring, per candidate (all inputs in 0..1):
  *   relevance = Σ over the ranked lists it appears in of 1/(rrfK + rank), divided by the best possible sum
@@ -25,7 +26,7 @@ import type { MemoryRecord, MemoryStore } from '../store/memory-store.js';
 import type { Logger } from '../util/logger.js';
 import { parseDateQuery, type DayRange } from './date-query.js';
 import { daysBetween, retention } from './forgetting.js';
-import { queryExpression } from './segment.js';
+import { questionExpression } from './segment.js';
 import type { MemorySettings } from './settings.js';
 
 export interface RetrievalContext {
@@ -159,7 +160,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
   const limit = request.limit ?? options.limit;
   const dateRange = request.dateAware === false ? null : parseDateQuery(request.query, request.now, settings.timezone);
   const table = context.vectorTable();
-  const match = queryExpression(request.scopeId, request.query);
+  const match = questionExpression(request.scopeId, request.query);
   const queryVector = table ? await embedQuery(context, request.query) : null;
 
   const candidates = new Map<number, Candidate>();

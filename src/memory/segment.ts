@@ -109,8 +109,57 @@ export function documentTerms(scopeId: number, text: string): string {
 
 /** An FTS5 MATCH expression: the OR of the query's distinct scoped terms, each quoted; null when nothing to search. */
 export function queryExpression(scopeId: number, text: string, maxTerms = 64): string | null {
+  return expressionOf(scopeId, segmentText(text), maxTerms);
+}
+
+function expressionOf(scopeId: number, terms: readonly string[], maxTerms: number): string | null {
   const prefix = scopePrefix(scopeId);
-  const distinct = [...new Set(segmentText(text))].slice(0, maxTerms);
+  const distinct = [...new Set(terms)].slice(0, maxTerms);
   if (distinct.length === 0) return null;
   return distinct.map((term) => `"${prefix}${term}"`).join(' OR ');
+}
+
+// The words that make a sentence a question about the past rather than say what it is about: "do you remember",
+// "I once told you", "我曾经和你说过…是什么". In documents they are rare enough that BM25 gives them a high weight,
+// so a memory that happens to contain "remember" or 曾经 would outrank the one about the thing asked for.
+// Only queries drop them; documents keep every term.
+const englishQuestionWords = new Set(
+  (
+    'remember remembered recall recalled remind reminded forget forgot forgotten once ever before previously earlier ' +
+    'mention mentioned told talk talked chat chatted share shared discuss discussed'
+  )
+    .split(' ')
+    .map(stemWord),
+);
+
+// Longest first, so 还记得 goes before 记得. The pronouns of a question (我 = the asker, 你 = the character) join the
+// list because every memory holds them and the bigrams they make across word boundaries (我喜, 给你) are noise.
+const chineseQuestionPhrases = [
+  '你还记得', '还记得', '记不记得', '记得', '忘了', '曾经', '之前', '以前', '上次', '告诉过', '告诉', '提到过', '提到', '提过',
+  '说过', '讲过', '聊过', '谈过', '分享过', '分享', '是不是', '有没有', '对不对', '对吧', '什么', '哪些', '哪个', '哪一', '哪里',
+  '哪儿', '怎么样', '怎么', '为什么', '我们', '咱们', '你', '我', '吗', '呢',
+].sort((left, right) => right.length - left.length);
+const chineseQuestionPattern = new RegExp(chineseQuestionPhrases.join('|'), 'g');
+
+/**
+ * The terms of a question asked of memory: segmentText without the question's own scaffolding (see above), and
+ * without the CJK single characters that one of its bigrams already holds ("樱花" asks for 樱花, not for every
+ * memory with 花 in it: single characters are the longest postings and the weakest evidence, and cost most of a
+ * BM25 lookup). A lone character ("猫") stays. When nothing else is left ("你还记得吗"), the full terms are used.
+ */
+export function questionTerms(text: string): string[] {
+  const terms = segmentText(text.normalize('NFKC').replace(chineseQuestionPattern, ' ')).filter(
+    (term) => !englishQuestionWords.has(term),
+  );
+  const inBigrams = new Set<string>();
+  for (const term of terms) {
+    if (term.length === 2 && cjk.test(term)) for (const character of term) inBigrams.add(character);
+  }
+  const content = terms.filter((term) => !(term.length === 1 && inBigrams.has(term)));
+  return content.length > 0 ? content : segmentText(text);
+}
+
+/** queryExpression for a question asked of memory: its scaffolding left out (questionTerms). */
+export function questionExpression(scopeId: number, text: string, maxTerms = 64): string | null {
+  return expressionOf(scopeId, questionTerms(text), maxTerms);
 }
