@@ -14,8 +14,8 @@ import { ManualClock } from '../src/core/clock.js';
 import type { Turn } from '../src/core/engine.js';
 import { CharacterError } from '../src/core/errors.js';
 import type { IncomingMessage } from '../src/core/message.js';
-import type { ChatModel, ChatRequest, ChatStreamPart } from '../src/llm/types.js';
 import { logToFile, logToStderr } from '../src/util/logger.js';
+import { RecordingModel } from './helpers/recording-model.js';
 
 let directory: string;
 let charactersDir: string;
@@ -246,24 +246,6 @@ describe('a character folder\'s script', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // The providers inside a real engine turn.
 
-class RecordingModel implements ChatModel {
-  readonly provider = 'recording';
-  readonly modelId = 'recording-1';
-  readonly endpoint = 'in-process';
-  readonly requests: ChatRequest[] = [];
-  async generate(request: ChatRequest) {
-    this.requests.push(request);
-    return { text: 'Aye.', finishReason: 'stop' };
-  }
-  async *stream(request: ChatRequest): AsyncIterable<ChatStreamPart> {
-    this.requests.push(request);
-    yield { type: 'text-delta', text: 'Aye.' };
-    yield { type: 'finish', finishReason: 'stop' };
-  }
-  systemPrompt(index = -1): string {
-    return this.requests.at(index)!.messages[0]!.content;
-  }
-}
 
 let sequence = 0;
 function message(text: string, name = 'Aki'): IncomingMessage {
@@ -287,7 +269,7 @@ describe('world and lorebook providers in an engine turn', () => {
 
   beforeEach(() => {
     logToFile(join(directory, 'test.log'));
-    model = new RecordingModel();
+    model = new RecordingModel('Aye.');
   });
   afterEach(async () => {
     await app?.close();

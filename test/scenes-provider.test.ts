@@ -21,11 +21,12 @@ import type { IncomingMessage } from '../src/core/message.js';
 import type { HistoryLine } from '../src/core/prompt.js';
 import { countTokens } from '../src/core/tokens.js';
 import { createBuiltinEmbedder } from '../src/llm/builtin/ngram-embedder.js';
-import type { ChatModel, ChatRequest, ChatStreamPart, Embedder } from '../src/llm/types.js';
+import type { Embedder } from '../src/llm/types.js';
 import { LlmError } from '../src/llm/types.js';
 import type { SqliteDatabase } from '../src/store/db.js';
 import { openDatabase } from '../src/store/db.js';
 import { logToFile, logToStderr } from '../src/util/logger.js';
+import { RecordingModel } from './helpers/recording-model.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'scripts');
 
@@ -273,21 +274,6 @@ describe('packScenes', () => {
   });
 });
 
-class RecordingModel implements ChatModel {
-  readonly provider = 'recording';
-  readonly modelId = 'recording-1';
-  readonly endpoint = 'in-process';
-  readonly requests: ChatRequest[] = [];
-  async generate(request: ChatRequest) {
-    this.requests.push(request);
-    return { text: '嗯。', finishReason: 'stop' };
-  }
-  async *stream(request: ChatRequest): AsyncIterable<ChatStreamPart> {
-    this.requests.push(request);
-    yield { type: 'text-delta', text: '夏雨:「当然喜欢！」' };
-    yield { type: 'finish', finishReason: 'stop' };
-  }
-}
 
 describe('classic scenes in an engine turn (createApp)', () => {
   let app: App | undefined;
@@ -299,7 +285,7 @@ describe('classic scenes in an engine turn (createApp)', () => {
   it('puts the nearest script chunks into the system prompt as the scenes section', async () => {
     writeFileSync(join(directory, 'config.yaml'), `charactersDir: ${JSON.stringify(charactersDir)}\ndefaultCharacter: xia\n`);
     const config = loadConfig({ env: { OMOIDE_DATA_DIR: join(directory, 'data') }, cwd: directory });
-    const model = new RecordingModel();
+    const model = new RecordingModel('夏雨:「当然喜欢！」');
     app = await createApp(config, { chatModel: model, embedder, clock: new ManualClock(new Date(Date.UTC(2024, 4, 1))) });
     const reply = await app.engine.handle(turn(catalog().get('xia')!, '你喜欢猫吗？').message);
     // the script-form echo is stripped from the reply
