@@ -303,14 +303,14 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
         for (const option of subcommand.options) {
           if (option !== positional) command.option(option.name, koishiOptionDeclaration(option));
         }
-        command.action(({ session, options: flags }, value: unknown) => {
+        command.action(({ session, options: flags, args }, value: unknown) => {
           if (!session || !accepting) return;
           const work = (async () => {
             let invocation: CommandInvocation;
             try {
               invocation = decodeCommandInvocation(
                 session,
-                { command: definition.name, subcommand, flags: flags ?? {}, positional: value },
+                { command: definition.name, subcommand, flags: flags ?? {}, positional: value, words: args ?? [] },
                 ownerIds,
                 (source) => loadKoishi().koishi.h.parse(source),
               );

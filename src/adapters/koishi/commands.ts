@@ -71,6 +71,21 @@ export interface ParsedCommand {
   readonly flags: Readonly<Record<string, unknown>>;
   /** The positional argument's value, when the subcommand has one. */
   readonly positional: unknown;
+  /**
+   * Every argument Koishi parsed (`argv.args`). A `name:value` word among them fills that option, the way Discord's
+   * client writes options: the handler's texts tell users to run e.g. `/memory forget-me confirm:K7Q2ZP`, and that
+   * must work when typed on QQ too (Koishi itself only knows `--confirm K7Q2ZP`).
+   */
+  readonly words?: readonly unknown[];
+}
+
+/** The value of a `name:value` word for this option among the parsed arguments, if any. */
+function namedWord(words: readonly unknown[], name: string): string | undefined {
+  const prefix = `${name}:`;
+  for (const word of words) {
+    if (typeof word === 'string' && word.startsWith(prefix) && word.length > prefix.length) return word.slice(prefix.length);
+  }
+  return undefined;
 }
 
 /** Builds the invocation from what Koishi parsed; throws InputError for a missing required option or a bad user. */
@@ -83,7 +98,8 @@ export function decodeCommandInvocation(
   const positional = positionalOption(parsed.subcommand);
   const options: Record<string, string | boolean | undefined> = {};
   for (const option of parsed.subcommand.options) {
-    const raw = option === positional ? parsed.positional : parsed.flags[option.name];
+    let raw = option === positional ? parsed.positional : parsed.flags[option.name];
+    if (option !== positional && option.type !== 'boolean' && raw === undefined) raw = namedWord(parsed.words ?? [], option.name);
     let value: string | boolean | undefined;
     if (option.type === 'boolean') value = raw === undefined ? undefined : Boolean(raw);
     else if (raw !== undefined && raw !== null && String(raw).trim().length > 0) {
