@@ -21,7 +21,7 @@ export function openDatabase(path: string): SqliteDatabase {
   // Vector search reads every vector of a person's scope (10k memories are 15 MB at 384 dimensions): served from
   // the page cache and a memory map instead of the 2 MB default cache, a KNN costs a fraction as much.
   db.pragma('cache_size = -65536');
-  db.pragma('mmap_size = 1073741824');
+  db.pragma('mmap_size = 2147418112'); // the most this SQLite build maps
   sqliteVec.load(db);
   applyMigrations(db);
   checkpointInBackground(db);
