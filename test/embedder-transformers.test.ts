@@ -13,7 +13,10 @@ import { embedderSettingsSchema } from '../src/memory/settings.js';
 import { tinyBertTypeRow, tinyBertVocabulary, tinyBertWordRow, writeTinyBertModel } from './helpers/tiny-bert.js';
 
 const dimension = 8;
-const words = ['hello', 'world', 'again', 'my', 'cat', '##s', 'is', 'called', 'mochi', 'query', 'passage', ':', '猫', '团', '子'];
+const bgeInstruction = '为这个句子生成表示以用于检索相关文章：';
+const words = [
+  ...new Set(['hello', 'world', 'again', 'my', 'cat', '##s', 'is', 'called', 'mochi', 'query', 'passage', ':', '猫', '团', '子', ...bgeInstruction]),
+];
 const vocabulary = tinyBertVocabulary(words);
 
 /** What the model should give for these tokens (the tokenizer's pieces, without [CLS]/[SEP]). */
@@ -66,6 +69,9 @@ describe('transformers embedder', () => {
     expectClose(vectors[4], expectedVector(['[UNK]']));
     for (const vector of vectors) expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
     expect(vectors[0]).not.toEqual(vectors[4]);
+    // each vector owns its memory: a caller may keep one without pinning (or seeing changes to) a whole batch
+    expect(new Set(vectors.map((vector) => vector.buffer)).size).toBe(vectors.length);
+    for (const vector of vectors) expect(vector.byteLength).toBe(vector.buffer.byteLength);
     expect(await embedder.embed([])).toEqual([]);
   });
 
@@ -83,6 +89,17 @@ describe('transformers embedder', () => {
     expectClose((await embedder.embed(['hello'], { purpose: 'query' }))[0], expectedVector(['query', ':', 'hello']));
     expectClose((await embedder.embed(['hello'], { purpose: 'document' }))[0], expectedVector(['passage', ':', 'hello']));
     expectClose((await embedder.embed(['hello']))[0], expectedVector(['passage', ':', 'hello']));
+  });
+
+  it('puts the bge Chinese instruction before queries only, and pools [CLS] for bge by default', async () => {
+    const bgeFolder = await writeTinyBertModel(join(root, 'tiny-bge-small-zh'), { dimension, vocab: words });
+    // mean pooling here so the instruction's tokens show in the vector ([CLS] alone does not see context in this model)
+    const meanPooled = await createTransformersEmbedder({ model: bgeFolder, pooling: 'mean' });
+    const instructionTokens = Array.from(bgeInstruction);
+    expectClose((await meanPooled.embed(['猫'], { purpose: 'query' }))[0], expectedVector([...instructionTokens, '猫']));
+    expectClose((await meanPooled.embed(['猫'], { purpose: 'document' }))[0], expectedVector(['猫']));
+    const byDefault = await createTransformersEmbedder({ model: bgeFolder });
+    expectClose((await byDefault.embed(['hello world']))[0], expectedVector(['hello', 'world'], 'cls'));
   });
 
   it('pools the [CLS] row when asked', async () => {
@@ -105,15 +122,33 @@ describe('transformers embedder', () => {
     await expect(attempt).rejects.toThrow(/memory\.embedder\.dimension/);
   });
 
-  it('stops between batches when aborted', async () => {
+  it('rejects an aborted call, also one aborted after its first batch began', async () => {
     const embedder = await createTransformersEmbedder({ model: modelFolder, batchSize: 1 });
-    await expect(embedder.embed(['hello', 'world'], { signal: AbortSignal.abort() })).rejects.toThrow();
+    await expect(embedder.embed(['hello', 'world'], { signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
+    // embed() starts its first batch before returning, so this abort lands mid-call (the check runs between batches)
+    const controller = new AbortController();
+    const pending = embedder.embed(['hello', 'world', 'again'], { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    // and the embedder still works afterwards
+    expectClose((await embedder.embed(['hello']))[0], expectedVector(['hello']));
   });
 
   it('is what createEmbedder builds for provider "transformers"', async () => {
-    const settings = embedderSettingsSchema.parse({ provider: 'transformers', model: 'tiny-bert', localModelPath: root });
-    const embedder = await createEmbedder(settings);
-    expect(embedder.id).toBe(`transformers:tiny-bert:${dimension}`);
-    expectClose((await embedder.embed(['mochi']))[0], expectedVector(['mochi']));
+    const byFolder = await createEmbedder(
+      embedderSettingsSchema.parse({ provider: 'transformers', model: modelFolder, allowRemote: false, dimension, batchSize: 2 }),
+    );
+    expect(byFolder.id).toBe(`transformers:tiny-bert:${dimension}`);
+    expect(byFolder.dimension).toBe(dimension);
+    const vectors = await byFolder.embed(['mochi', 'hello', 'cat']);
+    expectClose(vectors[0], expectedVector(['mochi']));
+    expectClose(vectors[2], expectedVector(['cat']));
+
+    const byId = await createEmbedder(embedderSettingsSchema.parse({ provider: 'transformers', model: 'tiny-bert', localModelPath: root }));
+    expect(byId.id).toBe(`transformers:tiny-bert:${dimension}`);
+    expectClose((await byId.embed(['mochi']))[0], expectedVector(['mochi']));
+
+    const wrongDimension = embedderSettingsSchema.parse({ provider: 'transformers', model: modelFolder, dimension: 384 });
+    await expect(createEmbedder(wrongDimension)).rejects.toMatchObject({ name: 'ConfigError', key: 'memory.embedder.dimension' });
   });
 });
