@@ -31,6 +31,7 @@ export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
     translator: app.translator,
     memory: app.memory,
     store: app.store,
+    memoryScope: app.config.memory.scope,
     consolidate: (scope) => app.consolidator.runDue(scope),
     erase: (scope) => app.erasePerson(scope),
   });

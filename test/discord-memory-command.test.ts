@@ -58,7 +58,7 @@ beforeEach(async () => {
   fake = await startFakeDiscord();
   adapter = createDiscordAdapter({
     token: 'fake-bot-token-ABCDEFGHIJKLMNOP', apiBase: fake.apiBase, handler: silentHandler, translator, ownerIds: [], cooldownMs: 0,
-    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations }),
+    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild' }),
   });
   await adapter.start();
 });
@@ -97,6 +97,7 @@ describe('/memory over Discord', () => {
     expect(optionsOf('search')).toEqual([['text', 3, true]]);
     expect(optionsOf('forget-me')).toEqual([['confirm', 3, false]]);
     expect(optionsOf('inspect')).toEqual([['user', 6, true]]);
+    expect(optionsOf('consolidate')).toEqual([['user', 6, false]]);
   });
 
   it('show is ephemeral (flags 64) and shows only the invoker’s memories', async () => {

@@ -60,7 +60,7 @@ beforeEach(async () => {
   const endpoint = await peer.listen();
   adapter = createQQAdapter({
     protocol: 'ws', endpoint, selfId, handler: silentHandler, translator, ownerIds: [], cooldownMs: 0, responseTimeoutMs: 5000,
-    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations }),
+    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild' }),
   });
   await adapter.start();
   await peer.waitForAction('get_login_info');
@@ -153,7 +153,11 @@ describe('/memory over QQ', () => {
     expect(instruction, asked).toBeDefined();
     expect(memory.listForUser(alice)).toHaveLength(2);
     const done = await command(aliceQQ, instruction!);
-    expect(done).toBe('已完成：删除了 2 条记忆和 0 条消息。春日 在这里不再记得你。');
+    // her 'hello' in the group goes too
+    expect(done).toBe('已完成：删除了 2 条记忆和 1 条消息。春日 在这里不再记得你。');
+    const messagesOf = (userId: number) => (fixture.db.prepare('SELECT count(*) AS n FROM messages WHERE user_id = ?').get(userId) as { n: number }).n;
+    expect(messagesOf(alice.userId)).toBe(0);
+    expect(messagesOf(bob.userId)).toBe(1);
     expect(memory.listForUser(alice)).toHaveLength(0);
     expect(memory.findScopeId(alice)).toBeNull();
     expect(memory.listForUser(bob)).toHaveLength(1);

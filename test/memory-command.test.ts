@@ -7,6 +7,7 @@ import type { CommandHandler, CommandInvocation } from '../src/core/commands.js'
 import type { Engine } from '../src/core/engine.js';
 import { loadTranslator } from '../src/core/i18n.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
+import { openDatabase } from '../src/store/db.js';
 import { localesDirectory } from '../src/util/paths.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
@@ -22,18 +23,20 @@ let fixture: MemoryFixture;
 let memory: Memory;
 let alice: MemoryScopeKey;
 let bob: MemoryScopeKey;
-let consolidateCalls: { characterId: string; guildId: string | null }[];
+type ConsolidateScope = { characterId: string; guildId: string | null; userId?: number };
+let consolidateCalls: ConsolidateScope[];
 
-function handler(withConsolidate = true): CommandHandler {
+function handler(withConsolidate = true, memoryScope: 'per-guild' | 'global' = 'per-guild'): CommandHandler {
   return createCommandHandler({
     engine,
     characters,
     translator,
     memory,
     store: fixture.conversations,
+    memoryScope,
     ...(withConsolidate
       ? {
-          consolidate: async (scope: { characterId: string; guildId: string | null }) => {
+          consolidate: async (scope: ConsolidateScope) => {
             consolidateCalls.push(scope);
             return { jobs: 3, done: 2, failed: 1, skipped: 0 };
           },
@@ -45,12 +48,12 @@ function handler(withConsolidate = true): CommandHandler {
 function invoke(
   subcommand: string,
   options: Record<string, string | undefined> = {},
-  extra: { user?: string; isAdmin?: boolean; locale?: string | null; at?: number } = {},
+  extra: { user?: string; isAdmin?: boolean; locale?: string | null; at?: number; guild?: string } = {},
 ): CommandInvocation {
   const user = extra.user ?? 'alice';
   return {
     platform: 'discord',
-    guildId,
+    guildId: extra.guild ?? guildId,
     channelId: 'channel-1',
     author: { id: `id-${user}`, displayName: user },
     isAdmin: extra.isAdmin ?? false,
@@ -64,6 +67,40 @@ function invoke(
 
 const rowsOfScope = (scopeId: number) =>
   (fixture.db.prepare('SELECT count(*) AS n FROM memories WHERE scope_id = ?').get(scopeId) as { n: number }).n;
+const count = (sql: string, ...parameters: unknown[]) => (fixture.db.prepare(sql).get(...parameters) as { n: number }).n;
+const activeVectorTable = () =>
+  (fixture.db.prepare(`SELECT table_name FROM embedding_spaces WHERE state = 'active'`).get() as { table_name: string }).table_name;
+
+/** A user's message to the character in a guild's channel and the character's reply, as the engine archives them. */
+function talk(user: string, content: string, inGuild = guildId, minute = 0): void {
+  const createdAt = day(20) + minute * 60_000;
+  const asked = fixture.conversations.recordUserMessage({
+    conversation: { platform: 'discord', guildId: inGuild, channelId: `channel-of-${inGuild}`, characterId: character.id },
+    platformUserId: `id-${user}`, displayName: user, content, tokenCount: 1, platformMessageId: null, createdAt,
+  });
+  fixture.conversations.recordAssistantMessage({
+    conversationId: asked.conversationId, speakerName: character.name, content: `reply to ${user}`, tokenCount: 1,
+    replyToMessageId: asked.messageId, failed: false, createdAt: createdAt + 1,
+  });
+}
+
+/** Messages of a user with the character (theirs and the replies to them), per guild. */
+function dialogueRows(userId: number): Record<string, number> {
+  const rows = fixture.db
+    .prepare(
+      `SELECT c.guild_id AS guild, count(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE c.character_id = ? AND (m.user_id = ? OR m.reply_to_message_id IN (SELECT id FROM messages WHERE user_id = ?))
+       GROUP BY c.guild_id ORDER BY c.guild_id`,
+    )
+    .all(character.id, userId, userId) as { guild: string; n: number }[];
+  return Object.fromEntries(rows.map((row) => [row.guild, row.n]));
+}
+
+async function confirmForgetMe(commands: CommandHandler, extra: Parameters<typeof invoke>[2] = {}) {
+  const asked = await commands.run(invoke('forget-me', {}, extra));
+  const code = /confirm:([A-Z0-9]{6})/.exec(asked.text)![1]!;
+  return commands.run(invoke('forget-me', { confirm: code }, extra));
+}
 
 beforeEach(async () => {
   fixture = openMemoryFixture('omoide-memory-command-');
@@ -275,6 +312,82 @@ describe('/memory', () => {
     expect(result).toEqual({ text: 'Deleted 2 memories and 0 messages of id-bob here.', private: true });
     expect(rowsOfScope(bobScope)).toBe(0);
     expect(rowsOfScope(memory.findScopeId(alice)!)).toBe(4);
+  });
+
+  it('forget-me leaves no row of the invoker in this scope in the SQLite file, and every row of others', async () => {
+    talk('alice', 'my cat is Mochi', guildId, 0);
+    talk('bob', 'my parrot is Captain', guildId, 1);
+    talk('alice', 'Mochi broke a cup', guildId, 2);
+    talk('alice', 'hello from another server', 'guild-2', 3);
+    const aliceId = alice.userId;
+    const bobId = bob.userId;
+    const aliceScope = memory.findScopeId(alice)!;
+    const vectors = activeVectorTable();
+    const ofScope = (table: string, scopeId: number) =>
+      count(`SELECT count(*) AS n FROM ${table} WHERE rowid IN (SELECT id FROM memories WHERE scope_id = ?)`, scopeId);
+    expect(ofScope('memory_text_docsize', aliceScope)).toBe(4);
+    expect(ofScope(vectors, aliceScope)).toBe(4);
+    expect(dialogueRows(aliceId)).toEqual({ [guildId]: 4, 'guild-2': 2 });
+    const before = { ...fixture.counts(vectors), bobMessages: dialogueRows(bobId), bobMemories: rowsOfScope(memory.findScopeId(bob)!) };
+
+    const done = await confirmForgetMe(handler());
+    expect(done.text).toBe('Done: 4 memories and 4 messages deleted. Tess no longer remembers you here.');
+
+    // read back from the file itself, through a second connection
+    const file = openDatabase(fixture.path);
+    try {
+      const inFile = (sql: string, ...parameters: unknown[]) => (file.prepare(sql).get(...parameters) as { n: number }).n;
+      expect(inFile('SELECT count(*) AS n FROM memories WHERE scope_id = ?', aliceScope)).toBe(0);
+      expect(fixture.counts(vectors)).toEqual({ memories: before.memories - 4, text: before.text - 4, vectors: before.vectors - 4 });
+      expect(inFile(`SELECT count(*) AS n FROM memory_text_docsize`)).toBe(before.text - 4);
+      expect(inFile(`SELECT count(*) AS n FROM ${vectors}`)).toBe(before.vectors - 4);
+    } finally {
+      file.close();
+    }
+    // only this guild's dialogue: memory is per guild here
+    expect(dialogueRows(aliceId)).toEqual({ 'guild-2': 2 });
+    expect(dialogueRows(bobId)).toEqual(before.bobMessages);
+    expect(rowsOfScope(memory.findScopeId(bob)!)).toBe(before.bobMemories);
+    expect(memory.listForUser(bob).map((record) => record.content)).toContain('Bob keeps a parrot called Captain.');
+  });
+
+  it('with global memory, forget-me reaches every guild and its code works in any of them', async () => {
+    const globalMemory = fixture.memory(createTestEmbedder(), { scope: 'global' });
+    memory = globalMemory;
+    const carol = { userId: fixture.user('carol'), characterId: character.id, guildId };
+    await globalMemory.remember({ scope: carol, kind: 'fact', content: 'Carol sails every summer.', occurredAt: day(11) });
+    talk('carol', 'I sail', guildId, 0);
+    talk('carol', 'the boat is called Wren', 'guild-2', 1);
+    talk('bob', 'hello', 'guild-2', 2);
+    const commands = handler(true, 'global');
+    const asked = await commands.run(invoke('forget-me', {}, { user: 'carol', guild: 'guild-2' }));
+    const code = /confirm:([A-Z0-9]{6})/.exec(asked.text)![1]!;
+    const done = await commands.run(invoke('forget-me', { confirm: code }, { user: 'carol' }));
+    expect(done.text).toBe('Done: 1 memories and 4 messages deleted. Tess no longer remembers you here.');
+    expect(dialogueRows(carol.userId)).toEqual({});
+    expect(dialogueRows(bob.userId)).toEqual({ 'guild-2': 2 });
+    expect(globalMemory.listForUser({ ...carol, guildId: 'guild-2' })).toEqual([]);
+  });
+
+  it('export says which memory scope it came from', async () => {
+    const perGuild = JSON.parse((await handler().run(invoke('export'))).file!.content) as { memoryScope: string; guildId: string | null };
+    expect(perGuild).toMatchObject({ memoryScope: 'per-guild', guildId });
+    memory = fixture.memory(createTestEmbedder(), { scope: 'global' });
+    await memory.remember({ scope: alice, kind: 'fact', content: 'Alice travels a lot.', occurredAt: day(11) });
+    const global = JSON.parse((await handler(true, 'global').run(invoke('export', {}, { guild: 'guild-9' }))).file!.content) as {
+      memoryScope: string; guildId: string | null; memories: { content: string }[];
+    };
+    expect(global).toMatchObject({ memoryScope: 'global', guildId: null });
+    expect(global.memories.map((record) => record.content)).toEqual(['Alice travels a lot.']);
+  });
+
+  it('consolidate runs for one user when an admin names one, and says so when that user is unknown', async () => {
+    const one = await handler().run(invoke('consolidate', { user: 'id-bob' }, { isAdmin: true }));
+    expect(one.text).toBe('Consolidation ran 3 jobs: 2 done, 1 failed, 0 skipped.');
+    expect(consolidateCalls).toEqual([{ characterId: 'tester', guildId, userId: bob.userId }]);
+    const unknown = await handler().run(invoke('consolidate', { user: 'id-nobody' }, { isAdmin: true, locale: 'zh-CN' }));
+    expect(unknown.text).toBe('Tess 在这里还没有关于 id-nobody 的记忆。');
+    expect(consolidateCalls).toHaveLength(1);
   });
 
   it('consolidate runs the dependency for this character and guild, or says it is unavailable', async () => {

@@ -13,7 +13,13 @@ import { createLogger } from '../util/logger.js';
 import type { Memory } from '../memory/memory.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { createCommandContext } from './command-context.js';
-import { createMemoryCommand, memoryDefinition, type ConsolidateFunction, type EraseFunction } from './memory-command.js';
+import {
+  createMemoryCommand,
+  memoryDefinition,
+  type ConsolidateFunction,
+  type EraseFunction,
+  type MemoryScopeSetting,
+} from './memory-command.js';
 import { personaDefinition, runPersonaCommand } from './persona-command.js';
 
 export interface CommandDependencies {
@@ -22,7 +28,9 @@ export interface CommandDependencies {
   readonly translator: Translator;
   readonly memory: Memory;
   readonly store: ConversationStore;
-  /** Runs due consolidation jobs for one character and guild (`/memory consolidate`); absent: not available. */
+  /** The `memory.scope` setting (config.memory.scope): which guilds a person's `forget-me` reaches. */
+  readonly memoryScope: MemoryScopeSetting;
+  /** Runs due consolidation jobs for one character and guild, optionally one user (`/memory consolidate [user]`); absent: not available. */
   readonly consolidate?: ConsolidateFunction;
   /** Erases a person's memories and dialogue of a scope (`/memory forget-me`, `forget-user`). */
   readonly erase?: EraseFunction;

@@ -19,15 +19,26 @@ export interface ConsolidationCounts {
   readonly skipped: number;
 }
 
-/** Runs the due consolidation jobs of one character and guild (the admin's `/memory consolidate`). */
-export type ConsolidateFunction = (scope: { characterId: string; guildId: string | null }) => Promise<ConsolidationCounts>;
+/**
+ * Runs the due consolidation jobs of one character and guild, or of one user there (the admin's
+ * `/memory consolidate [user]`); in main.ts `(scope) => app.consolidator.runDue(scope)`.
+ */
+export type ConsolidateFunction = (scope: { characterId: string; guildId: string | null; userId?: number }) => Promise<ConsolidationCounts>;
+
+/** The `memory.scope` setting: whether memory is kept per guild or follows a user across guilds. */
+export type MemoryScopeSetting = 'per-guild' | 'global';
 
 export interface MemoryCommandDependencies {
   readonly engine: Engine;
   readonly memory: Memory;
   readonly store: ConversationStore;
+  /** Decides which dialogue `forget-me` erases (this guild's, or every guild's when memory is global). */
+  readonly memoryScope: MemoryScopeSetting;
   readonly consolidate?: ConsolidateFunction;
-  /** Erases a person's memories AND their dialogue of the scope in one transaction (the app's erasePerson). */
+  /**
+   * Erases a person's memories, their dialogue of the scope and its consolidation bookkeeping in one transaction
+   * (the app's erasePerson). Absent: memories and dialogue are erased here, in two transactions.
+   */
   readonly erase?: EraseFunction;
 }
 
@@ -73,7 +84,12 @@ export const memoryDefinition: CommandDefinition = {
       options: [{ name: 'user', description: 'The user', type: 'user', required: true }],
       adminOnly: true,
     },
-    { name: 'consolidate', description: 'Run due memory consolidation now (admins)', options: [], adminOnly: true },
+    {
+      name: 'consolidate',
+      description: 'Run due memory consolidation now (admins)',
+      options: [{ name: 'user', description: 'Only this user', type: 'user', required: false }],
+      adminOnly: true,
+    },
   ],
 };
 
@@ -104,8 +120,16 @@ function newCode(): string {
 
 export function createMemoryCommand(dependencies: MemoryCommandDependencies): MemoryCommand {
   const { engine, memory, store } = dependencies;
-  // Without the app's eraser (handler tests), only the memories go.
-  const erase: EraseFunction = dependencies.erase ?? ((scope) => ({ memories: memory.forgetUser(scope), messages: 0 }));
+  const global = dependencies.memoryScope === 'global';
+  /** The guild a scope's rows are kept under: '' outside guilds, and '' everywhere when memory is global. */
+  const guildKeyOf = (scope: MemoryScopeKey) => (global ? '' : (scope.guildId ?? ''));
+  // Dialogue first: a crash between the two leaves the memory scope, so forget-me can still be run again to finish.
+  const erase: EraseFunction =
+    dependencies.erase ??
+    ((scope) => {
+      const messages = store.deleteDialogueOfScope({ userId: scope.userId, characterId: scope.characterId, guildId: global ? null : guildKeyOf(scope) });
+      return { memories: memory.forgetUser(scope), messages };
+    });
   /** Pending forget-me codes by platform user and scope. */
   const pendingCodes = new Map<string, { code: string; expiresAt: number }>();
 
@@ -120,7 +144,7 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
   };
 
   const codeKey = (invocation: CommandInvocation, scope: MemoryScopeKey) =>
-    JSON.stringify([invocation.platform, scope.userId, scope.characterId, scope.guildId ?? '']);
+    JSON.stringify([invocation.platform, scope.userId, scope.characterId, guildKeyOf(scope)]);
 
   const prune = (now: number) => {
     for (const [key, pending] of pendingCodes) if (pending.expiresAt <= now) pendingCodes.delete(key);
@@ -212,7 +236,9 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
               platform: invocation.platform,
               platformUserId: invocation.author.id,
               characterId: character.id,
-              guildId: invocation.guildId,
+              memoryScope: dependencies.memoryScope,
+              // with global memory these memories belong to no one guild
+              guildId: global ? null : invocation.guildId,
               exportedAt: new Date(now).toISOString(),
               memories: records,
             },
@@ -241,7 +267,17 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
         }
         case 'consolidate': {
           if (!dependencies.consolidate) return reply(t('commands.memory.consolidate-unavailable'));
-          const counts = await dependencies.consolidate({ characterId: character.id, guildId: invocation.guildId });
+          const user = optionText(invocation, 'user');
+          let userId: number | null = null;
+          if (user) {
+            userId = store.findUserId(invocation.platform, user);
+            if (userId === null) return reply(t('commands.memory.nothing-user', { character: character.name, user }));
+          }
+          const counts = await dependencies.consolidate({
+            characterId: character.id,
+            guildId: invocation.guildId,
+            ...(userId === null ? {} : { userId }),
+          });
           return reply(t('commands.memory.consolidate-done', { ...counts, character: character.name }));
         }
         default:
