@@ -2,23 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CharacterError } from '../src/core/errors.js';
 import { cardToCharacterFields, characterToCard, detectLanguage } from '../src/characters/card/card-mapping.js';
 import { toCardV2, toCardV3 } from '../src/characters/card/export-card.js';
 import { joinExampleMessages, parseCardJson, splitExampleMessages } from '../src/characters/card/parse-card.js';
+import { characterErrorOf } from './helpers/character.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cards');
 const fixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
 
-function errorOf(run: () => unknown): CharacterError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CharacterError);
-    return error as CharacterError;
-  }
-  throw new Error('expected a CharacterError, nothing was thrown');
-}
 
 describe('parseCardJson', () => {
   it('reads a V1 flat card', () => {
@@ -74,28 +65,28 @@ describe('parseCardJson', () => {
   });
 
   it('names the file and the problem for invalid JSON', () => {
-    const error = errorOf(() => parseCardJson(fixture('invalid.json'), 'invalid.json'));
+    const error = characterErrorOf(() => parseCardJson(fixture('invalid.json'), 'invalid.json'));
     expect(error.file).toBe('invalid.json');
     expect(error.message).toMatch(/^invalid\.json: invalid JSON/);
   });
 
   it('names the file and the field when the name is missing', () => {
-    const error = errorOf(() => parseCardJson(fixture('missing-name.json'), 'missing-name.json'));
+    const error = characterErrorOf(() => parseCardJson(fixture('missing-name.json'), 'missing-name.json'));
     expect(error.file).toBe('missing-name.json');
     expect(error.field).toBe('data.name');
     expect(error.message).toContain('missing-name.json: field "data.name"');
   });
 
   it('names the exact element of a field with the wrong type', () => {
-    const error = errorOf(() => parseCardJson(fixture('wrong-type.json'), 'wrong-type.json'));
+    const error = characterErrorOf(() => parseCardJson(fixture('wrong-type.json'), 'wrong-type.json'));
     expect(error.field).toBe('data.alternate_greetings.1');
   });
 
   it('refuses an empty name, an unknown spec and a non-object', () => {
-    expect(errorOf(() => parseCardJson('{"name":"  "}', 'blank.json')).field).toBe('name');
-    expect(errorOf(() => parseCardJson('{"spec":"chara_card_v9","data":{}}', 'v9.json')).field).toBe('spec');
-    expect(errorOf(() => parseCardJson('[1,2]', 'array.json')).message).toContain('array.json');
-    expect(errorOf(() => parseCardJson('{"spec":"chara_card_v2","spec_version":"3.0","data":{"name":"x"}}', 'v.json')).field).toBe(
+    expect(characterErrorOf(() => parseCardJson('{"name":"  "}', 'blank.json')).field).toBe('name');
+    expect(characterErrorOf(() => parseCardJson('{"spec":"chara_card_v9","data":{}}', 'v9.json')).field).toBe('spec');
+    expect(characterErrorOf(() => parseCardJson('[1,2]', 'array.json')).message).toContain('array.json');
+    expect(characterErrorOf(() => parseCardJson('{"spec":"chara_card_v2","spec_version":"3.0","data":{"name":"x"}}', 'v.json')).field).toBe(
       'spec_version',
     );
   });
@@ -106,7 +97,7 @@ describe('parseCardJson', () => {
       spec_version: '2.0',
       data: { name: 'B', character_book: { entries: [{ keys: 'not-a-list', content: 'x' }] } },
     });
-    expect(errorOf(() => parseCardJson(text, 'book.json')).field).toBe('data.character_book.entries.0.keys');
+    expect(characterErrorOf(() => parseCardJson(text, 'book.json')).field).toBe('data.character_book.entries.0.keys');
   });
 });
 

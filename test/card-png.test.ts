@@ -14,6 +14,7 @@ import {
   readPngTextChunks,
   writeCardToPng,
 } from '../src/characters/card/png.js';
+import { characterErrorOf } from './helpers/character.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cards');
 const cardFixture = (name: string) => parseCardJson(readFileSync(join(fixtures, name), 'utf8'), name);
@@ -36,15 +37,6 @@ function pngWith(...extra: Buffer[]): Buffer {
   return Buffer.concat([blank.subarray(0, iend), ...extra, blank.subarray(iend)]);
 }
 
-function errorOf(run: () => unknown): CharacterError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CharacterError);
-    return error as CharacterError;
-  }
-  throw new Error('expected a CharacterError, nothing was thrown');
-}
 
 describe('PNG structure', () => {
   it('crc32 matches the standard check value', () => {
@@ -60,16 +52,16 @@ describe('PNG structure', () => {
   });
 
   it('refuses a file that is not a PNG', () => {
-    const error = errorOf(() => readCardFromPng(Buffer.from('GIF89a not a png at all'), 'cat.gif'));
+    const error = characterErrorOf(() => readCardFromPng(Buffer.from('GIF89a not a png at all'), 'cat.gif'));
     expect(error.file).toBe('cat.gif');
     expect(error.message).toContain('not a PNG');
-    expect(errorOf(() => readCardFromPng(Buffer.alloc(0), 'empty.png')).message).toContain('not a PNG');
+    expect(characterErrorOf(() => readCardFromPng(Buffer.alloc(0), 'empty.png')).message).toContain('not a PNG');
   });
 
   it('refuses a truncated PNG, wherever it is cut', () => {
     const whole = pngWith(text('chara', base64Json(toCardV2(cardFixture('v1-flat-en.json')))));
     for (const cut of [10, 20, 40, whole.length - 30, whole.length - 1]) {
-      const error = errorOf(() => readCardFromPng(whole.subarray(0, cut), 'cut.png'));
+      const error = characterErrorOf(() => readCardFromPng(whole.subarray(0, cut), 'cut.png'));
       expect(error.message).toMatch(/^cut\.png: PNG is truncated/);
     }
   });
@@ -79,12 +71,12 @@ describe('PNG structure', () => {
     const corrupt = Buffer.from(png);
     const textOffset = corrupt.indexOf('chara', 0, 'latin1');
     corrupt[textOffset + 10] = corrupt[textOffset + 10]! ^ 0x01;
-    const error = errorOf(() => readCardFromPng(corrupt, 'flipped.png'));
+    const error = characterErrorOf(() => readCardFromPng(corrupt, 'flipped.png'));
     expect(error.message).toContain('CRC mismatch in chunk tEXt');
   });
 
   it('reports a PNG without a card', () => {
-    expect(errorOf(() => readCardFromPng(createBlankPng(), 'plain.png')).message).toContain('no character card');
+    expect(characterErrorOf(() => readCardFromPng(createBlankPng(), 'plain.png')).message).toContain('no character card');
   });
 });
 
@@ -115,21 +107,21 @@ describe('reading cards from PNG', () => {
   });
 
   it('names the file and the chunk for bad base64', () => {
-    const error = errorOf(() => readCardFromPng(pngWith(text('chara', 'this is *not* base64!')), 'bad.png'));
+    const error = characterErrorOf(() => readCardFromPng(pngWith(text('chara', 'this is *not* base64!')), 'bad.png'));
     expect(error.file).toBe('bad.png (chunk chara)');
     expect(error.message).toContain('not valid base64');
   });
 
   it('names the file and the chunk for invalid JSON inside valid base64', () => {
     const png = pngWith(text('ccv3', Buffer.from('{"spec": "chara_card_v3", ').toString('base64')));
-    const error = errorOf(() => readCardFromPng(png, 'json.png'));
+    const error = characterErrorOf(() => readCardFromPng(png, 'json.png'));
     expect(error.file).toBe('json.png (chunk ccv3)');
     expect(error.message).toContain('invalid JSON');
   });
 
   it('names the file, the chunk and the field for a card without a name', () => {
     const png = pngWith(text('chara', base64Json({ spec: 'chara_card_v2', spec_version: '2.0', data: { description: 'x' } })));
-    const error = errorOf(() => readCardFromPng(png, 'nameless.png'));
+    const error = characterErrorOf(() => readCardFromPng(png, 'nameless.png'));
     expect(error.message).toContain('nameless.png (chunk chara): field "data.name"');
   });
 });

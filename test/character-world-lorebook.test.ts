@@ -12,10 +12,10 @@ import { createWorldProvider } from '../src/characters/world-provider.js';
 import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/core/clock.js';
 import type { Turn } from '../src/core/engine.js';
-import { CharacterError } from '../src/core/errors.js';
 import type { IncomingMessage } from '../src/core/message.js';
 import { logToFile, logToStderr } from '../src/util/logger.js';
 import { RecordingModel } from './helpers/recording-model.js';
+import { characterErrorOf } from './helpers/character.js';
 
 let directory: string;
 let charactersDir: string;
@@ -53,15 +53,6 @@ lorebook:
     insertion_order: 50
 `;
 
-function errorOf(run: () => unknown): CharacterError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof CharacterError) return error;
-    throw error;
-  }
-  throw new Error('expected a CharacterError, but nothing was thrown');
-}
 
 describe('worlds in _worlds/', () => {
   test('a character gets its world; the world is shared and ordered for the prompt', () => {
@@ -183,13 +174,13 @@ describe('a character folder\'s lorebook file', () => {
   test('a malformed lorebook keeps the character from loading, naming the lorebook file and field', () => {
     write('wren/character.yaml', card('Wren'));
     write('wren/lorebook.json', JSON.stringify({ entries: [{ keys: ['a'], content: 5 }] }));
-    const error = errorOf(() => loadCharacter(join(charactersDir, 'wren')));
+    const error = characterErrorOf(() => loadCharacter(join(charactersDir, 'wren')));
     expect(error.file).toBe(join(charactersDir, 'wren', 'lorebook.json'));
     expect(error.field).toBe('lorebook.entries.0.content');
     write('wren/lorebook.json', '{ "entries": [ }');
-    expect(errorOf(() => loadCharacter(join(charactersDir, 'wren'))).message).toMatch(/lorebook\.json: invalid JSON/);
+    expect(characterErrorOf(() => loadCharacter(join(charactersDir, 'wren'))).message).toMatch(/lorebook\.json: invalid JSON/);
     write('wren/lorebook.yaml', 'entries: []\n');
-    expect(errorOf(() => loadCharacter(join(charactersDir, 'wren'))).message).toMatch(/more than one lorebook file \(lorebook\.json, lorebook\.yaml\)/);
+    expect(characterErrorOf(() => loadCharacter(join(charactersDir, 'wren'))).message).toMatch(/more than one lorebook file \(lorebook\.json, lorebook\.yaml\)/);
   });
 });
 
@@ -230,16 +221,16 @@ describe('a character folder\'s script', () => {
     ['script:\n  min_chunks: -1\n', 'script.min_chunks', 'expected a whole number, at least 0, got the number -1'],
   ])('bad script settings %j', (extra, field, problem) => {
     write('haru/character.yaml', card('Haru', extra));
-    const error = errorOf(() => loadCharacter(join(charactersDir, 'haru')));
+    const error = characterErrorOf(() => loadCharacter(join(charactersDir, 'haru')));
     expect([error.field, error.problem]).toEqual([field, problem]);
   });
 
   test('a script without texts/ or with a non-UTF-8 chunk is an error naming it', () => {
     write('haru/character.yaml', card('Haru'));
     mkdirSync(join(charactersDir, 'haru', 'script'));
-    expect(errorOf(() => loadCharacter(join(charactersDir, 'haru'))).message).toMatch(/haru\/script: a script folder needs a texts\/ folder/);
+    expect(characterErrorOf(() => loadCharacter(join(charactersDir, 'haru'))).message).toMatch(/haru\/script: a script folder needs a texts\/ folder/);
     write('haru/script/texts/text_1.txt', Buffer.from([0x48, 0x0a, 0xc3, 0xfb]));
-    expect(errorOf(() => loadCharacter(join(charactersDir, 'haru'))).message).toMatch(/text_1\.txt: the file is not valid UTF-8 text \(first bad byte on line 2\)/);
+    expect(characterErrorOf(() => loadCharacter(join(charactersDir, 'haru'))).message).toMatch(/text_1\.txt: the file is not valid UTF-8 text \(first bad byte on line 2\)/);
   });
 });
 

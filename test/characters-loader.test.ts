@@ -9,20 +9,12 @@ import { parseWorldYaml } from '../src/characters/world.js';
 import { CharacterError } from '../src/core/errors.js';
 import { countTokens } from '../src/core/tokens.js';
 import { shippedCharactersDirectory } from '../src/util/paths.js';
+import { characterErrorOf } from './helpers/character.js';
 
 // vitest runs from the repository root, so errors show this relative path, as a person running omoide would see it.
 const fixtures = 'test/fixtures/characters';
 const fixtureFile = (id: string, name = 'character.yaml') => `${fixtures}/${id}/${name}`;
 
-function loadError(run: () => unknown): CharacterError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof CharacterError) return error;
-    throw error;
-  }
-  throw new Error('expected a CharacterError, but nothing was thrown');
-}
 
 const parse = (text: string) => parseCharacterYaml(text, { id: 'probe', directory: '/cards/probe', file: '/cards/probe/character.yaml' });
 
@@ -177,9 +169,9 @@ describe('fixtures: good cards load, each bad one gives an error naming file and
   });
 
   test('loadCharacter throws the same error for one folder, and loads a good one', () => {
-    expect(loadError(() => loadCharacter(`${fixtures}/bad-language`)).field).toBe('language');
+    expect(characterErrorOf(() => loadCharacter(`${fixtures}/bad-language`)).field).toBe('language');
     expect(loadCharacter(`${fixtures}/good-en`).name).toBe('Wren');
-    expect(loadError(() => loadCharacter(`${fixtures}/no-card`)).problem).toMatch(/no character\.yaml or character\.yml/);
+    expect(characterErrorOf(() => loadCharacter(`${fixtures}/no-card`)).problem).toMatch(/no character\.yaml or character\.yml/);
   });
 });
 
@@ -236,7 +228,7 @@ describe('parseCharacterYaml', () => {
     ['name: a\n\tlanguage: en-US\n', /invalid YAML at line 2/],
     ['name: a\nlanguage: en-US\ndescription: [unclosed\n', /invalid YAML at line \d+/],
   ])('YAML syntax errors name the line: %j', (text, pattern) => {
-    const error = loadError(() => parse(text));
+    const error = characterErrorOf(() => parse(text));
     expect(error.field).toBeNull();
     expect(error.message).toMatch(pattern);
     expect(error.message.startsWith('/cards/probe/character.yaml: ')).toBe(true);
@@ -260,7 +252,7 @@ describe('parseCharacterYaml', () => {
     [`${base}wierd_field: 1\n`, 'wierd_field', /unknown field; put your own data under "extensions"/],
     ['name: "  "\nlanguage: en-US\ndescription: x\n', 'name', /expected non-empty text, got empty text/],
   ])('%j → field %s', (text, field, pattern) => {
-    const error = loadError(() => parse(text));
+    const error = characterErrorOf(() => parse(text));
     expect(error.field).toBe(field);
     expect(error.problem).toMatch(pattern);
   });
@@ -270,13 +262,13 @@ describe('parseCharacterYaml', () => {
     [`${base}greeting: {{user}}, welcome\n`, 'line 4'],
     [`${base}example_dialogues:\n  - - char: {{user}}!\n`, 'line 5'],
   ])('an unquoted {{macro}} at the start of a value gets a quoting hint: %j', (text, where) => {
-    const error = loadError(() => parse(text));
+    const error = characterErrorOf(() => parse(text));
     expect(error.message).toContain(`invalid YAML at ${where}`);
     expect(error.message).toContain('text that starts with {{ must be in quotes');
   });
 
   test('the first problem reported is the one nearest the top of the file', () => {
-    const error = loadError(() => parse('name: a\nlanguage: fr\ndescription: 3\ncolour: red\n'));
+    const error = characterErrorOf(() => parse('name: a\nlanguage: fr\ndescription: 3\ncolour: red\n'));
     expect(error.field).toBe('language');
   });
 

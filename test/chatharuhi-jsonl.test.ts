@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CharacterError } from '../src/core/errors.js';
 import {
   decodeBigEndianFloat32,
   encodeBigEndianFloat32,
   parseChatHaruhiJsonl,
   readChatHaruhiJsonl,
 } from '../src/characters/chatharuhi/parse-jsonl.js';
+import { characterErrorOf } from './helpers/character.js';
 
 /** Encodes as Python's struct.pack('!f', ...) does, byte by byte, independently of the code under test. */
 function pythonStyleBase64(values: number[]): string {
@@ -23,15 +23,6 @@ function pythonStyleBase64(values: number[]): string {
 
 const lines = (...rows: unknown[]) => rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
 
-function errorOf(run: () => unknown): CharacterError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CharacterError);
-    return error as CharacterError;
-  }
-  throw new Error('expected a CharacterError, nothing was thrown');
-}
 
 describe('parseChatHaruhiJsonl', () => {
   it('reads the system prompt, the config and big-endian float32 vectors', () => {
@@ -72,35 +63,35 @@ describe('parseChatHaruhiJsonl', () => {
 
   it('names the line for invalid JSON', () => {
     const content = lines({ text: 'p', c: 'system_prompt' }) + '{"text": "broken"\n';
-    const error = errorOf(() => parseChatHaruhiJsonl(content, 'bad.jsonl'));
+    const error = characterErrorOf(() => parseChatHaruhiJsonl(content, 'bad.jsonl'));
     expect(error.file).toBe('bad.jsonl line 2');
     expect(error.message).toContain('invalid JSON');
   });
 
   it('names the line and column for bad base64', () => {
     const content = lines({ text: 'p', c: 'system_prompt' }, { text: 'chunk', c: 'not base64 at all!' });
-    const error = errorOf(() => parseChatHaruhiJsonl(content, 'bad.jsonl'));
+    const error = characterErrorOf(() => parseChatHaruhiJsonl(content, 'bad.jsonl'));
     expect(error.message).toBe('bad.jsonl line 2: field "c": the vector is not valid base64');
   });
 
   it('names the line for a vector of the wrong length', () => {
     const threeBytes = Buffer.from([1, 2, 3]).toString('base64');
     const content = lines({ text: 'p', c: 'system_prompt' }, { text: 'chunk', c: threeBytes });
-    expect(errorOf(() => parseChatHaruhiJsonl(content, 'len.jsonl')).message).toContain('len.jsonl line 2');
+    expect(characterErrorOf(() => parseChatHaruhiJsonl(content, 'len.jsonl')).message).toContain('len.jsonl line 2');
     const mixed = lines(
       { text: 'p', c: 'system_prompt' },
       { text: 'a', c: pythonStyleBase64([1, 2]) },
       { text: 'b', c: pythonStyleBase64([1, 2, 3]) },
     );
-    expect(errorOf(() => parseChatHaruhiJsonl(mixed, 'dims.jsonl')).message).toContain('dims.jsonl line 3');
+    expect(characterErrorOf(() => parseChatHaruhiJsonl(mixed, 'dims.jsonl')).message).toContain('dims.jsonl line 3');
   });
 
   it('refuses a file without a system prompt row and rows that are not objects with text', () => {
-    expect(errorOf(() => parseChatHaruhiJsonl(lines({ text: 'a', c: 'config' }), 'none.jsonl')).message).toContain(
+    expect(characterErrorOf(() => parseChatHaruhiJsonl(lines({ text: 'a', c: 'config' }), 'none.jsonl')).message).toContain(
       'no system prompt row',
     );
-    expect(errorOf(() => parseChatHaruhiJsonl('[1]\n', 'arr.jsonl')).file).toBe('arr.jsonl line 1');
-    expect(errorOf(() => parseChatHaruhiJsonl('{"c":"system_prompt"}\n', 't.jsonl')).field).toBe('text');
+    expect(characterErrorOf(() => parseChatHaruhiJsonl('[1]\n', 'arr.jsonl')).file).toBe('arr.jsonl line 1');
+    expect(characterErrorOf(() => parseChatHaruhiJsonl('{"c":"system_prompt"}\n', 't.jsonl')).field).toBe('text');
   });
 
   it('reads a file from disk', () => {

@@ -1,4 +1,5 @@
 import type { Character } from '../../src/characters/character.js';
+import { CharacterError } from '../../src/core/errors.js';
 
 /** A complete Character for tests that do not care about loading one from disk. */
 export function makeCharacter(overrides: Partial<Character> = {}): Character {
@@ -28,4 +29,15 @@ export function makeCharacter(overrides: Partial<Character> = {}): Character {
     file: '/nowhere/tester/character.yaml',
     ...overrides,
   };
+}
+
+/** The CharacterError that `run` throws; anything else thrown, or nothing, fails the test. */
+export function characterErrorOf(run: () => unknown): CharacterError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof CharacterError) return error;
+    throw error;
+  }
+  throw new Error('expected a CharacterError, but nothing was thrown');
 }
