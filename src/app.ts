@@ -24,10 +24,10 @@ import type { ChatModel, Embedder } from './llm/types.js';
 import { createEmbedder } from './memory/create-embedder.js';
 import type { Memory, MemoryScopeKey, ReembedProgress } from './memory/memory.js';
 import { createMemory } from './memory/memory.js';
+import { createPersonEraser, type ErasedPerson } from './memory/erase-person.js';
 import type { SqliteDatabase } from './store/db.js';
 import { openDatabase } from './store/db.js';
 import { ConversationStore } from './store/conversation-store.js';
-import { JobStore } from './store/job-store.js';
 import { registerSecret } from './util/logger.js';
 import { localesDirectory } from './util/paths.js';
 
@@ -45,11 +45,8 @@ export interface App {
   readonly scriptIndex: ScriptIndex;
   readonly consolidator: Consolidator;
   readonly engine: Engine;
-  /**
-   * Erases everything kept about a person in one scope — memories (with vectors and text index), their messages and
-   * the character's replies, consolidation bookkeeping — in one transaction (`/memory forget-me`).
-   */
-  erasePerson(scope: MemoryScopeKey): { memories: number; messages: number };
+  /** Erases everything kept about a person in one scope, in one transaction (`/memory forget-me`). */
+  erasePerson(scope: MemoryScopeKey): ErasedPerson;
   readonly clock: Clock;
   close(): Promise<void>;
 }
@@ -115,16 +112,7 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
   const consolidator = createConsolidator({
     db, memory, store, chatModel, characters, settings: config.consolidation, memorySettings: config.memory, clock,
   });
-  const jobs = new JobStore(db);
-  const global = config.memory.scope === 'global';
-  const erasePerson = (scope: MemoryScopeKey) =>
-    db.transaction(() => {
-      const guildKey = global ? '' : (scope.guildId ?? '');
-      const memories = memory.forgetUser(scope);
-      const messages = store.deleteDialogueOfScope({ userId: scope.userId, characterId: scope.characterId, guildId: global ? null : guildKey });
-      jobs.deleteScope(scope.userId, scope.characterId, guildKey);
-      return { memories, messages };
-    })();
+  const erasePerson = createPersonEraser({ db, memory, store, memoryScope: config.memory.scope });
   return {
     erasePerson,
     config, db, store, characters, characterErrors, translator, chatModel, embedder, memory, scriptIndex, consolidator, engine, clock,

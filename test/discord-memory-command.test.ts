@@ -16,6 +16,7 @@ import { localesDirectory } from '../src/util/paths.js';
 import { startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
+import { createPersonEraser } from '../src/memory/erase-person.js';
 
 const translator = loadTranslator(localesDirectory);
 const character = makeCharacter();
@@ -58,7 +59,8 @@ beforeEach(async () => {
   fake = await startFakeDiscord();
   adapter = createDiscordAdapter({
     token: 'fake-bot-token-ABCDEFGHIJKLMNOP', apiBase: fake.apiBase, handler: silentHandler, translator, ownerIds: [], cooldownMs: 0,
-    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild' }),
+    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild',
+      erase: createPersonEraser({ db: fixture.db, memory, store: fixture.conversations, memoryScope: 'per-guild' }) }),
   });
   await adapter.start();
 });

@@ -16,6 +16,7 @@ import { localesDirectory } from '../src/util/paths.js';
 import { createFakeOneBot, text, type FakeOneBot, type RecordedAction, type Segment } from './fakes/fake-onebot.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
+import { createPersonEraser } from '../src/memory/erase-person.js';
 
 const translator = loadTranslator(localesDirectory);
 const character = makeCharacter({ name: '春日', language: 'zh-CN' });
@@ -60,7 +61,8 @@ beforeEach(async () => {
   const endpoint = await peer.listen();
   adapter = createQQAdapter({
     protocol: 'ws', endpoint, selfId, handler: silentHandler, translator, ownerIds: [], cooldownMs: 0, responseTimeoutMs: 5000,
-    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild' }),
+    commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild',
+      erase: createPersonEraser({ db: fixture.db, memory, store: fixture.conversations, memoryScope: 'per-guild' }) }),
   });
   await adapter.start();
   await peer.waitForAction('get_login_info');

@@ -11,6 +11,7 @@ import { openDatabase } from '../src/store/db.js';
 import { localesDirectory } from '../src/util/paths.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
+import { createPersonEraser } from '../src/memory/erase-person.js';
 
 const translator = loadTranslator(localesDirectory);
 const character = makeCharacter();
@@ -34,6 +35,7 @@ function handler(withConsolidate = true, memoryScope: 'per-guild' | 'global' = '
     memory,
     store: fixture.conversations,
     memoryScope,
+    erase: createPersonEraser({ db: fixture.db, memory, store: fixture.conversations, memoryScope }),
     ...(withConsolidate
       ? {
           consolidate: async (scope: ConsolidateScope) => {

@@ -17,10 +17,10 @@ import {
   createMemoryCommand,
   memoryDefinition,
   type ConsolidateFunction,
-  type EraseFunction,
   type MemoryScopeSetting,
 } from './memory-command.js';
 import { personaDefinition, runPersonaCommand } from './persona-command.js';
+import type { PersonEraser } from '../memory/erase-person.js';
 
 export interface CommandDependencies {
   readonly engine: Engine;
@@ -33,7 +33,7 @@ export interface CommandDependencies {
   /** Runs due consolidation jobs for one character and guild, optionally one user (`/memory consolidate [user]`); absent: not available. */
   readonly consolidate?: ConsolidateFunction;
   /** Erases a person's memories and dialogue of a scope (`/memory forget-me`, `forget-user`). */
-  readonly erase?: EraseFunction;
+  readonly erase: PersonEraser;
   readonly logger?: Logger;
 }
 

@@ -11,6 +11,8 @@ import type { Memory, MemoryScopeKey } from '../memory/memory.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { MemoryRecord } from '../store/memory-store.js';
 import type { CommandContext } from './command-context.js';
+import type { PersonEraser } from '../memory/erase-person.js';
+import type { MemorySettings } from '../memory/settings.js';
 
 export interface ConsolidationCounts {
   readonly jobs: number;
@@ -26,7 +28,7 @@ export interface ConsolidationCounts {
 export type ConsolidateFunction = (scope: { characterId: string; guildId: string | null; userId?: number }) => Promise<ConsolidationCounts>;
 
 /** The `memory.scope` setting: whether memory is kept per guild or follows a user across guilds. */
-export type MemoryScopeSetting = 'per-guild' | 'global';
+export type MemoryScopeSetting = MemorySettings['scope'];
 
 export interface MemoryCommandDependencies {
   readonly engine: Engine;
@@ -35,14 +37,9 @@ export interface MemoryCommandDependencies {
   /** Decides which dialogue `forget-me` erases (this guild's, or every guild's when memory is global). */
   readonly memoryScope: MemoryScopeSetting;
   readonly consolidate?: ConsolidateFunction;
-  /**
-   * Erases a person's memories, their dialogue of the scope and its consolidation bookkeeping in one transaction
-   * (the app's erasePerson). Absent: memories and dialogue are erased here, in two transactions.
-   */
-  readonly erase?: EraseFunction;
+  /** Erases a person's memories and dialogue of a scope in one transaction (src/memory/erase-person.ts). */
+  readonly erase: PersonEraser;
 }
-
-export type EraseFunction = (scope: MemoryScopeKey) => { readonly memories: number; readonly messages: number };
 
 export interface MemoryCommand {
   run(invocation: CommandInvocation, context: CommandContext): Promise<CommandResult>;
@@ -124,12 +121,6 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
   /** The guild a scope's rows are kept under: '' outside guilds, and '' everywhere when memory is global. */
   const guildKeyOf = (scope: MemoryScopeKey) => (global ? '' : (scope.guildId ?? ''));
   // Dialogue first: a crash between the two leaves the memory scope, so forget-me can still be run again to finish.
-  const erase: EraseFunction =
-    dependencies.erase ??
-    ((scope) => {
-      const messages = store.deleteDialogueOfScope({ userId: scope.userId, characterId: scope.characterId, guildId: global ? null : guildKeyOf(scope) });
-      return { memories: memory.forgetUser(scope), messages };
-    });
   /** Pending forget-me codes by platform user and scope. */
   const pendingCodes = new Map<string, { code: string; expiresAt: number }>();
 
@@ -224,7 +215,7 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
           const pending = pendingCodes.get(key);
           if (!pending || pending.code !== given.toUpperCase()) return reply(t('commands.memory.forget-me-wrong-code'));
           pendingCodes.delete(key);
-          const erased = erase(scope);
+          const erased = dependencies.erase(scope);
           return reply(t('commands.memory.forget-me-done', { count: erased.memories, messages: erased.messages, character: character.name }));
         }
         case 'export': {
@@ -262,7 +253,7 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
           const user = optionText(invocation, 'user');
           if (!user) return reply(t('commands.memory.missing-option', { option: 'user' }));
           const scope = scopeFor(invocation, user);
-          const erased = scope ? erase(scope) : { memories: 0, messages: 0 };
+          const erased = scope ? dependencies.erase(scope) : { memories: 0, messages: 0 };
           return reply(t('commands.memory.forget-user-done', { count: erased.memories, messages: erased.messages, user, character: character.name }));
         }
         case 'consolidate': {
