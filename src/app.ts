@@ -118,6 +118,7 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
     config, db, store, characters, characterErrors, translator, chatModel, embedder, memory, scriptIndex, consolidator, engine, clock,
     async close() {
       await engine.idle();
+      await memory.close();
       db.close();
     },
   };

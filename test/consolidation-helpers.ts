@@ -137,7 +137,7 @@ export async function openConsolidationFixture(
     },
     async close() {
       await fake.close();
-      base.close();
+      await base.close();
     },
   };
 }

@@ -69,7 +69,7 @@ afterEach(async () => {
   await adapter?.stop();
   await fake?.close();
   adapter = fake = null;
-  fixture.close();
+  await fixture.close();
   setLogLevel('info');
 });
 

@@ -72,7 +72,7 @@ afterEach(async () => {
   await adapter?.stop();
   await peer?.close();
   adapter = peer = null;
-  fixture.close();
+  await fixture.close();
 });
 
 const textOf = (action: RecordedAction) =>

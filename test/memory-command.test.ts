@@ -121,8 +121,8 @@ beforeEach(async () => {
   ]);
 });
 
-afterEach(() => {
-  fixture.close();
+afterEach(async () => {
+  await fixture.close();
 });
 
 describe('/memory', () => {

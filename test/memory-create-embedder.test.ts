@@ -13,7 +13,7 @@ let fixture: MemoryFixture | undefined;
 afterEach(async () => {
   await openai?.close();
   await ollama?.close();
-  fixture?.close();
+  await fixture?.close();
   openai = ollama = fixture = undefined;
 });
 

@@ -40,7 +40,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await engine.idle();
   await openai.close();
-  fixture.close();
+  await fixture.close();
 });
 
 function say(userId: string, name: string, text: string, when: Date): IncomingMessage {

@@ -65,9 +65,19 @@ export interface MemoryFixture {
   user(name: string, platform?: string): number;
   /** a memory facade over this database */
   memory(embedder: Embedder, settings?: MemorySettingsInput): Memory;
-  /** counts rows in the memory tables (and a vec table when given) */
+  /** counts rows in the memory tables (and a space's vectors when its vec0 table is given) */
   counts(vectorTable?: string): { memories: number; text: number; vectors: number };
-  close(): void;
+  /** closes every memory facade made here (their text search threads), then the database */
+  close(): Promise<void>;
+}
+
+/** A space's vectors: its vec0 codes and its stored vectors must always come and go together. */
+function vectorCount(db: SqliteDatabase, vectorTable: string): number {
+  const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  const codes = count(vectorTable);
+  const stored = count(`${vectorTable}_half`);
+  if (codes !== stored) throw new Error(`${vectorTable}: ${codes} int8 codes but ${stored} stored vectors`);
+  return codes;
 }
 
 export function openMemoryFixture(prefix = 'omoide-memory-'): MemoryFixture {
@@ -77,6 +87,7 @@ export function openMemoryFixture(prefix = 'omoide-memory-'): MemoryFixture {
   const clock = new ManualClock(Date.UTC(2024, 4, 20, 12));
   const conversations = new ConversationStore(db);
   const logger = createLogger('memory-test');
+  const facades: Memory[] = [];
   const fixture: MemoryFixture = {
     directory,
     path,
@@ -95,13 +106,15 @@ export function openMemoryFixture(prefix = 'omoide-memory-'): MemoryFixture {
       }).userId;
     },
     memory(embedder, settings = {}) {
-      return createMemory({
+      const memory = createMemory({
         db: fixture.db,
         embedder,
         settings: memorySettingsSchema.parse({ timezone: 'Asia/Shanghai', ...settings }),
         clock,
         logger,
       });
+      facades.push(memory);
+      return memory;
     },
     counts(vectorTable) {
       const count = (sql: string) => (fixture.db.prepare(sql).get() as { n: number }).n;
@@ -109,11 +122,12 @@ export function openMemoryFixture(prefix = 'omoide-memory-'): MemoryFixture {
         memories: count('SELECT count(*) AS n FROM memories'),
         // memory_text is contentless: count its rows through the docsize shadow table
         text: count('SELECT count(*) AS n FROM memory_text_docsize'),
-        vectors: vectorTable ? count(`SELECT count(*) AS n FROM ${vectorTable}`) : 0,
+        vectors: vectorTable ? vectorCount(fixture.db, vectorTable) : 0,
       };
     },
-    close() {
-      fixture.db.close();
+    async close() {
+      await Promise.all(facades.map((memory) => memory.close()));
+      if (fixture.db.open) fixture.db.close();
       rmSync(directory, { recursive: true, force: true });
     },
   };

@@ -14,8 +14,9 @@ import { InputError, StoreError } from '../core/errors.js';
 import type { HistoryLine } from '../core/prompt.js';
 import type { Embedder } from '../llm/types.js';
 import type { SqliteDatabase } from '../store/db.js';
+import { createTextSearch } from '../store/text-search.js';
 import {
-  MemoryStore, memoryKinds, type EmbeddingSpace, type ListOptions, type MemoryKind, type MemoryRecord, type MemoryWrite,
+  MemoryStore, memoryKinds, vectorLayout, type EmbeddingSpace, type ListOptions, type MemoryKind, type MemoryRecord, type MemoryWrite,
 } from '../store/memory-store.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { dayInTimeZone } from './date-query.js';
@@ -156,6 +157,8 @@ export interface Memory {
   findScopeId(scope: MemoryScopeKey): number | null;
   /** Forgetting jobs: mark memories forgotten (hidden from retrieval) or restore them with `at` = null. */
   setForgotten(ids: readonly number[], at: Date | number | null): number;
+  /** Stops the text search thread; call before closing the database. */
+  close(): Promise<void>;
 }
 
 export interface CreateMemoryOptions {
@@ -178,7 +181,8 @@ export function createMemory(options: CreateMemoryOptions): Memory {
 
   const guildFor = (guildId: string | null) => (settings.scope === 'global' ? '' : (guildId ?? ''));
   const findScopeId = (scope: MemoryScopeKey) => store.findScope(scope.userId, scope.characterId, guildFor(scope.guildId));
-  const matchesEmbedder = (space: EmbeddingSpace) => space.embedderId === embedder.id && space.dimension === embedder.dimension;
+  const matchesEmbedder = (space: EmbeddingSpace) =>
+    space.embedderId === embedder.id && space.dimension === embedder.dimension && space.layout === vectorLayout;
 
   /** The active space's table when it belongs to our embedder: otherwise vector search is skipped, never mixed. */
   const searchableTable = (): string | null => {
@@ -195,7 +199,8 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     return space.tableName;
   };
 
-  const retrievalContext = { store, embedder, settings, vectorTable: searchableTable, logger };
+  const textSearch = createTextSearch(db, store, logger);
+  const retrievalContext = { store, textSearch, embedder, settings, vectorTable: searchableTable, logger };
 
   async function embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
@@ -328,7 +333,10 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     const building =
       spaces.find((space) => space.state === 'building' && matchesEmbedder(space)) ??
       store.createSpace(embedder.id, embedder.dimension, clock.now().getTime());
-    if (active) logger.info('the embedder changed; re-embedding every memory', { from: active.embedderId, to: embedder.id });
+    if (active) {
+      const reason = active.layout === vectorLayout ? 'the embedder changed' : 'the vector layout changed';
+      logger.info(`${reason}; re-embedding every memory`, { from: active.embedderId, to: embedder.id });
+    }
     const batchSize = settings.reembedBatchSize;
     let cursor = 0;
     let done = 0;
@@ -458,6 +466,9 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     findScopeId,
     setForgotten(ids, at) {
       return store.setForgotten(ids, at === null ? null : toMs(at));
+    },
+    close() {
+      return textSearch.close();
     },
   };
 }

@@ -23,6 +23,7 @@
 import type { HistoryLine } from '../core/prompt.js';
 import type { Embedder } from '../llm/types.js';
 import type { MemoryRecord, MemoryStore } from '../store/memory-store.js';
+import type { TextSearch } from '../store/text-search.js';
 import type { Logger } from '../util/logger.js';
 import { parseDateQuery, type DayRange } from './date-query.js';
 import { daysBetween, retention } from './forgetting.js';
@@ -31,6 +32,8 @@ import type { MemorySettings } from './settings.js';
 
 export interface RetrievalContext {
   readonly store: MemoryStore;
+  /** BM25 lookups, on another thread when one runs (they overlap the embedding and the vector search) */
+  readonly textSearch: TextSearch;
   readonly embedder: Embedder;
   readonly settings: MemorySettings;
   /** The vec0 table to search, or null when no active space matches the embedder (then BM25 alone). */
@@ -161,6 +164,17 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
   const dateRange = request.dateAware === false ? null : parseDateQuery(request.query, request.now, settings.timezone);
   const table = context.vectorTable();
   const match = questionExpression(request.scopeId, request.query);
+
+  // A precise date narrows the search to its days; a vague one ("a few days ago") only favours them.
+  const narrowingRange = dateRange && !dateRange.vague ? dateRange : null;
+  const favouredRange = dateRange?.vague ? dateRange : null;
+  const rangeIds = narrowingRange ? store.idsInDayRange(request.scopeId, narrowingRange, options.maxRangeCandidates) : [];
+  const narrowedToRange = narrowingRange !== null && rangeIds.length > 0;
+  // Started first, awaited last: it runs while the query is embedded and the vectors are searched.
+  const textHits = match
+    ? context.textSearch.candidates(request.scopeId, match, options.candidates, narrowedToRange ? narrowingRange : undefined)
+    : Promise.resolve([]);
+  textHits.catch(() => {}); // awaited below; a throw before then must not leave it unhandled
   const queryVector = table ? await embedQuery(context, request.query) : null;
 
   const candidates = new Map<number, Candidate>();
@@ -173,14 +187,8 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
     return candidate;
   };
   let lists = 0;
-  let narrowedToRange = false;
 
-  // A precise date narrows the search to its days; a vague one ("a few days ago") only favours them.
-  const narrowingRange = dateRange && !dateRange.vague ? dateRange : null;
-  const favouredRange = dateRange?.vague ? dateRange : null;
-  const rangeIds = narrowingRange ? store.idsInDayRange(request.scopeId, narrowingRange, options.maxRangeCandidates) : [];
-  if (narrowingRange && rangeIds.length > 0) {
-    narrowedToRange = true;
+  if (narrowedToRange) {
     if (table && queryVector) {
       const vectors = store.vectorsOf(table, rangeIds);
       const bySimilarity = [...vectors].map(([id, vector]) => ({ id, similarity: dot(queryVector, vector) }));
@@ -191,7 +199,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
       lists++;
     }
     if (match) {
-      store.textCandidates(request.scopeId, match, options.candidates, narrowingRange).forEach(({ id }, index) => {
+      (await textHits).forEach(({ id }, index) => {
         entry(id).textRank = index + 1;
       });
       lists++;
@@ -204,14 +212,14 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
     lists++;
   } else {
     if (table && queryVector) {
-      const nearest = store.vectorCandidates(table, request.scopeId, queryVector, options.candidates * 2).slice(0, options.candidates);
+      const nearest = store.vectorCandidates(table, request.scopeId, queryVector, options.candidates * 2, options.vectorShortlist).slice(0, options.candidates);
       nearest.forEach(({ id, distance }, index) => {
         Object.assign(entry(id), { vectorRank: index + 1, similarity: 1 - distance });
       });
       lists++;
     }
     if (match) {
-      store.textCandidates(request.scopeId, match, options.candidates).forEach(({ id }, index) => {
+      (await textHits).forEach(({ id }, index) => {
         entry(id).textRank = index + 1;
       });
       lists++;

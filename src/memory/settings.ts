@@ -42,6 +42,8 @@ export const retrievalSettingsSchema = z
   .object({
     /** how many candidates each of vector KNN and BM25 contributes before fusion */
     candidates: positiveInt.default(30),
+    /** vector search re-scores this many nearest by SimHash code (more: closer to an exact scan, slower) */
+    vectorShortlist: positiveInt.default(100),
     /** reciprocal rank fusion constant: 1 / (rrfK + rank) */
     rrfK: positiveNumber.default(60),
     /** memories offered to the prompt per turn (the prompt's token budget may keep fewer) */

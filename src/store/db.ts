@@ -28,6 +28,16 @@ export function openDatabase(path: string): SqliteDatabase {
   return db;
 }
 
+/** A second, read-only connection to an existing database (another thread's lookups): no migrations, no writes. */
+export function openReadOnlyDatabase(path: string): SqliteDatabase {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 2147418112');
+  sqliteVec.load(db);
+  return db;
+}
+
 /** How often the write-ahead log is copied back into the database file. */
 const checkpointIntervalMs = 5_000;
 

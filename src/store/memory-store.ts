@@ -4,12 +4,16 @@
  * writes the row, its memory_text terms and its vector together, so a failure leaves none of them behind. Callers
  * compute embeddings and terms before calling (async work never happens inside a transaction).
  *
- * Vectors: one vec0 table per embedding space (`memory_vectors_<space id>`), partitioned by scope id, cosine
- * distance. rowid = memories.id. rowids and partition keys are bound as BigInt, as vec0 requires.
+ * Vectors, per embedding space: a vec0 table `memory_vectors_<space id>` partitioned by scope id, holding each
+ * vector's SimHash code, and a plain table `memory_vectors_<space id>_half` with the vectors in half floats (both
+ * made by vector-code.ts). A search shortlists by Hamming distance over the scope's codes, then orders the
+ * shortlist by cosine similarity with the stored vectors.
+ * vec0 rowid = memories.id; rowids and partition keys are bound as BigInt, as vec0 requires.
  */
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
 import type { SqliteDatabase } from './db.js';
+import { codeBits, cosineWithHalfFloats, fromHalfFloats, simHashCode, toHalfFloats } from './vector-code.js';
 
 export const memoryKinds = ['turn', 'event', 'fact', 'daily_summary', 'portrait', 'self_concept'] as const;
 export type MemoryKind = (typeof memoryKinds)[number];
@@ -62,10 +66,17 @@ export interface MemoryScopeRow {
 
 export type EmbeddingSpaceState = 'building' | 'active' | 'retired';
 
+/**
+ * How a space's vectors are stored. 1: one vec0 float column searched by cosine. 2: SimHash codes + half floats. A
+ * space of an older layout is rebuilt like one of another embedder (memory.ts re-embeds, then switches atomically).
+ */
+export const vectorLayout = 2;
+
 export interface EmbeddingSpace {
   readonly id: number;
   readonly embedderId: string;
   readonly dimension: number;
+  readonly layout: number;
   readonly tableName: string;
   readonly state: EmbeddingSpaceState;
   readonly createdAt: number;
@@ -105,16 +116,20 @@ interface SpaceRow {
   id: number;
   embedder_id: string;
   dimension: number;
+  layout: number;
   table_name: string;
   state: EmbeddingSpaceState;
   created_at: number;
 }
 
 interface VectorStatements {
-  readonly insert: Statement<[bigint, bigint, Float32Array]>;
-  readonly exists: Statement<[bigint], { rowid: number }>;
-  readonly get: Statement<[bigint], { rowid: number; embedding: Buffer }>;
-  readonly knn: Statement<[Float32Array, number, bigint, number], { id: number; distance: number }>;
+  /** the space's vector length: the code column would take a vector of another length without complaint */
+  readonly dimension: number;
+  readonly insertCode: Statement<[bigint, bigint, Uint8Array]>;
+  readonly insertHalf: Statement<[number, Uint8Array]>;
+  readonly exists: Statement<[number], { memory_id: number }>;
+  readonly get: Statement<[number], { embedding: Buffer }>;
+  readonly shortlist: Statement<[Uint8Array, number, bigint, number], { id: number; embedding: Buffer }>;
 }
 
 const memoryColumns = `id, scope_id, kind, content, occurred_at, day, importance, strength, last_recalled_at, recall_count,
@@ -157,6 +172,7 @@ function toSpace(row: SpaceRow): EmbeddingSpace {
     id: row.id,
     embedderId: row.embedder_id,
     dimension: row.dimension,
+    layout: row.layout,
     tableName: row.table_name,
     state: row.state,
     createdAt: row.created_at,
@@ -176,6 +192,7 @@ export class MemoryStore {
   private readonly insertMemoryStatement;
   private readonly insertTextStatement;
   private readonly getMemoryStatement;
+  private readonly getManyStatement;
   private readonly markSupersededStatement;
   private readonly textSearchStatement;
   private readonly textSearchInRangeStatement;
@@ -212,6 +229,9 @@ export class MemoryStore {
       RETURNING ${memoryColumns}`);
     this.insertTextStatement = db.prepare<[number, string]>(`INSERT INTO memory_text (rowid, terms) VALUES (?, ?)`);
     this.getMemoryStatement = db.prepare<[number], MemoryRow>(`SELECT ${memoryColumns} FROM memories WHERE id = ?`);
+    this.getManyStatement = db.prepare<[string], MemoryRow>(
+      `SELECT ${memoryColumns} FROM memories WHERE id IN (SELECT value FROM json_each(?))`,
+    );
     this.markSupersededStatement = db.prepare<[number, number]>(
       `UPDATE memories SET superseded_by = ? WHERE id = ? AND superseded_by IS NULL`,
     );
@@ -241,11 +261,11 @@ export class MemoryStore {
     this.deleteScopeMemoriesStatement = db.prepare<[number]>(`DELETE FROM memories WHERE scope_id = ?`);
     this.deleteScopeStatement = db.prepare<[number]>(`DELETE FROM memory_scopes WHERE id = ?`);
     this.spacesStatement = db.prepare<[], SpaceRow>(
-      `SELECT id, embedder_id, dimension, table_name, state, created_at FROM embedding_spaces ORDER BY id`,
+      `SELECT id, embedder_id, dimension, layout, table_name, state, created_at FROM embedding_spaces ORDER BY id`,
     );
-    this.insertSpaceStatement = db.prepare<[string, number, string, number], { id: number }>(`
-      INSERT INTO embedding_spaces (embedder_id, dimension, table_name, state, created_at)
-      VALUES (?, ?, ?, 'building', ?) RETURNING id`);
+    this.insertSpaceStatement = db.prepare<[string, number, number, string, number], { id: number }>(`
+      INSERT INTO embedding_spaces (embedder_id, dimension, layout, table_name, state, created_at)
+      VALUES (?, ?, ?, ?, 'building', ?) RETURNING id`);
     this.setSpaceStateStatement = db.prepare<[EmbeddingSpaceState, number]>(`UPDATE embedding_spaces SET state = ? WHERE id = ?`);
     this.setSpaceTableStatement = db.prepare<[string, number]>(`UPDATE embedding_spaces SET table_name = ? WHERE id = ?`);
     this.deleteSpaceStatement = db.prepare<[number]>(`DELETE FROM embedding_spaces WHERE id = ?`);
@@ -299,7 +319,7 @@ export class MemoryStore {
     if (!row) throw new StoreError('inserting a memory returned no row');
     this.insertTextStatement.run(row.id, write.terms);
     if (vectorTable && write.vector) {
-      this.vectors(vectorTable).insert.run(BigInt(row.id), BigInt(row.scope_id), write.vector);
+      this.insertVector(this.vectors(vectorTable), row.id, row.scope_id, write.vector);
     }
     return toRecord(row);
   }
@@ -333,13 +353,9 @@ export class MemoryStore {
     return row ? toRecord(row) : null;
   }
 
+  /** The memories that exist among `ids`, in no particular order (one statement, not one per id). */
   getMany(ids: readonly number[]): MemoryRecord[] {
-    const records: MemoryRecord[] = [];
-    for (const id of ids) {
-      const row = this.getMemoryStatement.get(id);
-      if (row) records.push(toRecord(row));
-    }
-    return records;
+    return ids.length === 0 ? [] : this.getManyStatement.all(JSON.stringify(ids)).map(toRecord);
   }
 
   latestOfKind(scopeId: number, kind: MemoryKind): MemoryRecord | null {
@@ -376,11 +392,17 @@ export class MemoryStore {
   }
 
   /**
-   * Nearest vectors within the scope's partition, best first, only recallable rows. Asks vec0 for `k` and filters
-   * afterwards, so callers over-fetch a little.
+   * Nearest vectors within the scope's partition, best first (cosine distance), only recallable rows: the
+   * `shortlist` nearest by SimHash code, re-scored with the stored vectors, at most `k` of them. Rows are filtered
+   * after the shortlist, so callers over-fetch a little.
    */
-  vectorCandidates(vectorTable: string, scopeId: number, vector: Float32Array, k: number): { id: number; distance: number }[] {
-    return this.vectors(vectorTable).knn.all(vector, Math.min(4096, Math.max(1, k)), BigInt(scopeId), scopeId);
+  vectorCandidates(vectorTable: string, scopeId: number, vector: Float32Array, k: number, shortlist = k): { id: number; distance: number }[] {
+    const codes = Math.min(4096, Math.max(1, k, shortlist));
+    return this.vectors(vectorTable)
+      .shortlist.all(simHashCode(vector), codes, BigInt(scopeId), scopeId)
+      .map((row) => ({ id: row.id, distance: 1 - cosineWithHalfFloats(vector, row.embedding) }))
+      .sort((left, right) => left.distance - right.distance)
+      .slice(0, Math.max(1, k));
   }
 
   /** Recallable memory ids of a scope within a day range, newest first. */
@@ -393,10 +415,9 @@ export class MemoryStore {
     const statement = this.vectors(vectorTable).get;
     const found = new Map<number, Float32Array>();
     for (const id of ids) {
-      const row = statement.get(BigInt(id));
+      const row = statement.get(id);
       if (row) {
-        const bytes = row.embedding;
-        found.set(id, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+        found.set(id, fromHalfFloats(row.embedding));
       }
     }
     return found;
@@ -412,7 +433,7 @@ export class MemoryStore {
     return this.spaces().find((space) => space.state === 'active') ?? null;
   }
 
-  /** A new 'building' space with its vec0 table and its cleanup trigger. */
+  /** A new 'building' space with its tables and its cleanup trigger. */
   createSpace(embedderId: string, dimension: number, now: number): EmbeddingSpace {
     if (!Number.isInteger(dimension) || dimension <= 0 || dimension > 8192) {
       throw new StoreError(`embedder ${embedderId}: dimension ${dimension} is not a usable vector length`);
@@ -420,18 +441,26 @@ export class MemoryStore {
     return this.db.transaction(() => {
       // The id is known only after the insert; the table name derives from it.
       const placeholder = `memory_vectors_pending_${now}`;
-      const id = this.insertSpaceStatement.get(embedderId, dimension, placeholder, now)!.id;
+      const id = this.insertSpaceStatement.get(embedderId, dimension, vectorLayout, placeholder, now)!.id;
       const tableName = `memory_vectors_${id}`;
       this.setSpaceTableStatement.run(tableName, id);
+      // vec0 finds a partition's chunks with "WHERE partition00 = ?" on its _chunks table, which it does not index:
+      // without the index every search reads every scope's chunk rows, and that grows with the number of people.
       this.db.exec(`
         CREATE VIRTUAL TABLE ${tableName} USING vec0(
           scope_id integer partition key,
-          embedding float[${dimension}] distance_metric=cosine
+          code bit[${codeBits(dimension)}]
+        );
+        CREATE INDEX ${tableName}_chunks_by_scope ON ${tableName}_chunks (partition00);
+        CREATE TABLE ${tableName}_half (
+          memory_id INTEGER PRIMARY KEY,
+          embedding BLOB NOT NULL
         );
         CREATE TRIGGER ${tableName}_cleanup AFTER DELETE ON memories BEGIN
           DELETE FROM ${tableName} WHERE rowid = old.id;
+          DELETE FROM ${tableName}_half WHERE memory_id = old.id;
         END;`);
-      return { id, embedderId, dimension, tableName, state: 'building' as const, createdAt: now };
+      return { id, embedderId, dimension, layout: vectorLayout, tableName, state: 'building' as const, createdAt: now };
     })();
   }
 
@@ -463,7 +492,7 @@ export class MemoryStore {
   private dropVectorTable(tableName: string): void {
     checkTableName(tableName);
     this.vectorStatements.delete(tableName);
-    this.db.exec(`DROP TRIGGER IF EXISTS ${tableName}_cleanup; DROP TABLE IF EXISTS ${tableName};`);
+    this.db.exec(`DROP TRIGGER IF EXISTS ${tableName}_cleanup; DROP TABLE IF EXISTS ${tableName}; DROP TABLE IF EXISTS ${tableName}_half;`);
   }
 
   countMemories(): number {
@@ -479,40 +508,47 @@ export class MemoryStore {
     return this.memoriesAfterStatement.all(afterId, limit).map((row) => ({ id: row.id, scopeId: row.scope_id, content: row.content }));
   }
 
-  /** The highest memory id that already has a vector in a table (0 when empty): where an interrupted build resumes. */
-  lastVectorId(vectorTable: string): number {
-    const row = this.db.prepare<[], { last: number | null }>(`SELECT max(rowid) AS last FROM ${checkTableName(vectorTable)}`).get();
-    return row?.last ?? 0;
-  }
-
   /** Writes re-embedded vectors in one transaction, skipping memories deleted meanwhile or already written. */
   insertVectors(vectorTable: string, rows: readonly { id: number; scopeId: number; vector: Float32Array }[]): void {
     const statements = this.vectors(vectorTable);
     this.db.transaction(() => {
       for (const row of rows) {
         if (!this.memoryExistsStatement.get(row.id)) continue;
-        if (statements.exists.get(BigInt(row.id))) continue;
-        statements.insert.run(BigInt(row.id), BigInt(row.scopeId), row.vector);
+        if (statements.exists.get(row.id)) continue;
+        this.insertVector(statements, row.id, row.scopeId, row.vector);
       }
     })();
+  }
+
+  private insertVector(statements: VectorStatements, id: number, scopeId: number, vector: Float32Array): void {
+    if (vector.length !== statements.dimension) {
+      throw new StoreError(`memory ${id}: a vector of ${vector.length} dimensions for a space of ${statements.dimension}`);
+    }
+    statements.insertCode.run(BigInt(id), BigInt(scopeId), simHashCode(vector));
+    statements.insertHalf.run(id, toHalfFloats(vector));
   }
 
   private vectors(tableName: string): VectorStatements {
     let statements = this.vectorStatements.get(tableName);
     if (!statements) {
       checkTableName(tableName);
+      const space = this.spaces().find((candidate) => candidate.tableName === tableName);
+      if (!space) throw new StoreError(`"${tableName}" belongs to no embedding space`);
       statements = {
-        insert: this.db.prepare(`INSERT INTO ${tableName} (rowid, scope_id, embedding) VALUES (?, ?, ?)`),
-        exists: this.db.prepare(`SELECT rowid FROM ${tableName} WHERE rowid = ?`),
-        get: this.db.prepare(`SELECT rowid, embedding FROM ${tableName} WHERE rowid = ?`),
-        knn: this.db.prepare(`
-          WITH nearest AS (
-            SELECT rowid, distance FROM ${tableName} WHERE embedding MATCH ? AND k = ? AND scope_id = ?
+        dimension: space.dimension,
+        insertCode: this.db.prepare(`INSERT INTO ${tableName} (rowid, scope_id, code) VALUES (?, ?, vec_bit(?))`),
+        insertHalf: this.db.prepare(`INSERT INTO ${tableName}_half (memory_id, embedding) VALUES (?, ?)`),
+        exists: this.db.prepare(`SELECT memory_id FROM ${tableName}_half WHERE memory_id = ?`),
+        get: this.db.prepare(`SELECT embedding FROM ${tableName}_half WHERE memory_id = ?`),
+        shortlist: this.db.prepare(`
+          WITH shortlist AS MATERIALIZED (
+            SELECT rowid FROM ${tableName} WHERE code MATCH vec_bit(?) AND k = ? AND scope_id = ?
           )
-          SELECT m.id AS id, nearest.distance AS distance
-          FROM nearest JOIN memories m ON m.id = nearest.rowid
-          WHERE m.scope_id = ? AND ${recallable}
-          ORDER BY nearest.distance`),
+          SELECT m.id AS id, stored.embedding AS embedding
+          FROM shortlist
+          JOIN ${tableName}_half stored ON stored.memory_id = shortlist.rowid
+          JOIN memories m ON m.id = shortlist.rowid
+          WHERE m.scope_id = ? AND ${recallable}`),
       };
       this.vectorStatements.set(tableName, statements);
     }

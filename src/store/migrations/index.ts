@@ -3,6 +3,7 @@ import { init } from './0010-init.js';
 import { memories } from './0020-memories.js';
 import { scripts } from './0030-scripts.js';
 import { consolidation } from './0040-consolidation.js';
+import { vectorLayout } from './0050-vector-layout.js';
 
 export interface Migration {
   readonly version: number;
@@ -11,4 +12,4 @@ export interface Migration {
 }
 
 /** Ordered by version; append, never edit a migration that has shipped. */
-export const migrations: readonly Migration[] = [init, memories, scripts, consolidation];
+export const migrations: readonly Migration[] = [init, memories, scripts, consolidation, vectorLayout];
