@@ -12,14 +12,16 @@
  * (b) retrieval latency p50/p95 at 10k, 100k and 1M memories (about 10k per person), with the query's embedding
  *     excluded (a precomputed vector) and included (the builtin embedder), and the two index lookups alone. The fill
  *     is synthetic bilingual turns embedded by the builtin embedder (prepareMany) and written with writePrepared.
+ * (b') how much of an exact cosine scan's top 5/10/30 the vector search's SimHash shortlist keeps, at 60/100/200, in
+ *     one scope of 10k memories (MemoryBank turns and ChatHaruhi lines when present, topped up with synthetic turns).
  * (c) database size per 100k memories after a WAL checkpoint, and the vectors' and text index's shares of it.
  *
  *   node dist/bench/memory-bench.js [--sizes 10k,100k,1m] [--skip-recall] [--skip-latency] [--misses N] [--settings JSON]
  *     [--dimension N]   (the builtin embedder's dimension, default 384)
  */
-import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CharacterCatalog } from '../src/characters/catalog.js';
 import type { Character } from '../src/characters/character.js';
@@ -42,7 +44,7 @@ import { MemoryStore, type MemoryRecord } from '../src/store/memory-store.js';
 import { openDatabase, type SqliteDatabase } from '../src/store/db.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { shippedCharactersDirectory } from '../src/util/paths.js';
-import { defaultMemoryBankDir, loadMemoryBank, type Bank, type MemoryBankLanguage } from './memorybank-data.js';
+import { defaultMemoryBankDir, loadMemoryBank, repositoryRoot, type Bank, type MemoryBankLanguage } from './memorybank-data.js';
 import { formatMs, summarize } from './stats.js';
 
 /** The shipped defaults (no config.yaml, no environment): memory budget 1,500 tokens, 40 history lines in 3,000. */
@@ -150,10 +152,10 @@ const firstLine = (text: string, length: number) => text.split('\n')[0]!.slice(0
 
 async function recallFor(language: MemoryBankLanguage, bank: Bank, character: Character, missesToShow: number): Promise<RecallTally> {
   const { directory, db } = openBenchDatabase(`omoide-recall-${language}-`);
+  const clock = new ManualClock(Date.UTC(2023, 5, 1));
+  const settings = memorySettingsSchema.parse({ ...args.settings, timezone: timeZone });
+  const memory = createMemory({ db, embedder: createBuiltinEmbedder(embedderOptions()), settings, clock });
   try {
-    const clock = new ManualClock(Date.UTC(2023, 5, 1));
-    const settings = memorySettingsSchema.parse({ ...args.settings, timezone: timeZone });
-    const memory = createMemory({ db, embedder: createBuiltinEmbedder(embedderOptions()), settings, clock });
     await memory.ensureEmbeddingSpace();
     const store = new ConversationStore(db);
     await importMemoryBank({
@@ -225,6 +227,7 @@ async function recallFor(language: MemoryBankLanguage, bank: Bank, character: Ch
     }
     return tally;
   } finally {
+    await memory.close();
     db.close();
     rmSync(directory, { recursive: true, force: true });
   }
@@ -459,6 +462,98 @@ async function latencyReport(sizes: readonly number[]): Promise<void> {
   }
 }
 
+// ---- (b') how much of the exact vector search the shortlist keeps ----
+
+/** Every line of every .txt file under a folder (ChatHaruhi's script texts), non-trivial ones only. */
+function textLines(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  const lines: string[] = [];
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) lines.push(...textLines(path));
+    else if (entry.name.endsWith('.txt')) lines.push(...readFileSync(path, 'utf8').split('\n').map((line) => line.trim()).filter((line) => line.length > 4));
+  }
+  return lines;
+}
+
+/**
+ * Vector search re-scores a shortlist of the nearest SimHash codes; how much of an exact cosine scan's top 5/10/30 it
+ * keeps, in one scope of 10k memories: real dialogue (MemoryBank turns, ChatHaruhi lines; their lengths vary, which
+ * is what exposes a code that ranks by length) topped up with synthetic turns, asked MemoryBank's probing questions.
+ */
+async function shortlistReport(): Promise<void> {
+  const data = loadMemoryBank();
+  const texts: string[] = [];
+  const questions: string[] = [];
+  if (data) {
+    for (const language of ['cn', 'en'] as const) {
+      for (const user of data[language].users) {
+        for (const day of user.days) for (const turn of day.turns) texts.push(`${user.name}: ${turn.query}\nAI: ${turn.response}`);
+      }
+      questions.push(...data[language].probes.map((probe) => probe.question));
+    }
+  }
+  texts.push(...textLines(resolve(repositoryRoot(), '..', 'shared', 'data', 'chatharuhi')));
+  const real = texts.length;
+  const random = randomSource(7);
+  while (texts.length < 10_000) texts.push(syntheticTurn(random, texts.length));
+  while (questions.length < 200) questions.push(syntheticQuery(random));
+  console.log(
+    `(b') vector shortlist against an exact scan — one scope of ${texts.length} memories (${real} real: MemoryBank turns, ChatHaruhi lines; the rest synthetic), ${questions.length} questions`,
+  );
+  const { directory, db } = openBenchDatabase('omoide-shortlist-');
+  const clock = new ManualClock(Date.UTC(2024, 0, 1));
+  const settings = memorySettingsSchema.parse({ ...args.settings, timezone: timeZone });
+  const builtin = createBuiltinEmbedder(embedderOptions());
+  const memory = createMemory({ db, embedder: builtin, settings, clock });
+  try {
+    await memory.ensureEmbeddingSpace();
+    const userId = new ConversationStore(db).recordUserMessage({
+      conversation: { platform: 'bench', guildId: '', channelId: 'dm-shortlist', characterId: 'juniper' },
+      platformUserId: 'shortlist', displayName: 'Shortlist', content: 'hello', tokenCount: 1, platformMessageId: null, createdAt: 0,
+    }).userId;
+    const scope = { userId, characterId: 'juniper', guildId: null };
+    const prepared = await memory.prepareMany(texts.map((content, index) => ({ kind: 'turn' as const, content, occurredAt: Date.UTC(2023, 0, 1) + index * 60_000 })));
+    const records = db.transaction(() => memory.writePrepared(prepared.map((entry): PreparedWrite => ({ scope, memory: entry }))))();
+    const vectors = await builtin.embed(texts, { purpose: 'document' });
+    const queryVectors = await builtin.embed(questions, { purpose: 'query' });
+    const store = new MemoryStore(db);
+    const table = store.activeSpace()!.tableName;
+    const scopeId = memory.findScopeId(scope)!;
+    const exact = queryVectors.map((query) =>
+      vectors
+        .map((vector, index) => ({ id: records[index]!.id, similarity: vector.reduce((sum, value, at) => sum + value * query[at]!, 0) }))
+        .sort((left, right) => right.similarity - left.similarity)
+        .slice(0, 30)
+        .map((entry) => entry.id),
+    );
+    for (const shortlist of [60, 100, 200]) {
+      const kept = { 5: 0, 10: 0, 30: 0 };
+      const samples: number[] = [];
+      queryVectors.forEach((query, index) => {
+        const began = performance.now();
+        const found = store.vectorCandidates(table, scopeId, query, 30, shortlist).map((row) => row.id);
+        samples.push(performance.now() - began);
+        for (const top of [5, 10, 30] as const) {
+          const wanted = new Set(exact[index]!.slice(0, top));
+          kept[top] += found.slice(0, top).filter((id) => wanted.has(id)).length / top;
+        }
+      });
+      const share = (top: 5 | 10 | 30) => (kept[top] / queryVectors.length).toFixed(3);
+      const timing = summarize(samples);
+      const marker = shortlist === settings.retrieval.vectorShortlist ? ' (configured)' : '';
+      console.log(
+        `    shortlist ${String(shortlist).padStart(3)}${marker}: keeps top-5 ${share(5)}  top-10 ${share(10)}  top-30 ${share(30)} | vector search p50 ${formatMs(timing.p50)} p95 ${formatMs(timing.p95)}`,
+      );
+      summaryRows.push([`shortlist ${shortlist}`, `top-5 ${share(5)} top-10 ${share(10)} top-30 ${share(30)}`, `vector search p50 ${formatMs(timing.p50)}`]);
+    }
+  } finally {
+    await memory.close();
+    db.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
 function printSummary(): void {
   if (summaryRows.length === 0) return;
   const widths = [0, 1].map((column) => Math.max(...summaryRows.map((row) => row[column]!.length)));
@@ -469,5 +564,6 @@ function printSummary(): void {
 setLogLevel('warn');
 const args = parseArguments(process.argv.slice(2));
 if (args.recall) await recallReport(args.misses);
+if (args.latency) await shortlistReport();
 if (args.latency) await latencyReport(args.sizes);
 printSummary();
