@@ -109,12 +109,19 @@ export function createTextSearch(db: SqliteDatabase, store: MemoryStore, logger:
       if (failed) return inline.candidates(scopeId, match, limit, range);
       worker ??= start();
       const id = nextId++;
+      const request: TextSearchRequest = { id, scopeId, match, limit, range: range && { from: range.from, to: range.to } };
       return new Promise<TextCandidate[]>((resolve, reject) => {
         const fallback = () => inline.candidates(scopeId, match, limit, range).then(resolve, reject);
         pending.set(id, { resolve, fallback });
         // Held while a lookup is in flight, so an awaiting caller's process does not exit under it.
         worker!.ref();
-        worker!.postMessage({ id, scopeId, match, limit, range } satisfies TextSearchRequest);
+        try {
+          worker!.postMessage(request);
+        } catch (error) {
+          pending.delete(id);
+          giveUp('could not be reached', error);
+          fallback();
+        }
       });
     },
     threaded: () => !failed,
