@@ -44,6 +44,7 @@ import { ConversationStore, type StoredMessage } from '../src/store/conversation
 import { MemoryStore, type MemoryRecord } from '../src/store/memory-store.js';
 import { openDatabase, type SqliteDatabase } from '../src/store/db.js';
 import { setLogLevel } from '../src/util/logger.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 import { shippedCharactersDirectory } from '../src/util/paths.js';
 import { defaultMemoryBankDir, loadMemoryBank, repositoryRoot, type Bank, type MemoryBankLanguage } from './memorybank-data.js';
 import { formatMs, summarize } from './stats.js';
@@ -313,18 +314,6 @@ const enPlaces = ['park', 'library', 'river', 'market', 'cafe', 'station', 'muse
 const enThings = ['violin', 'puppy', 'novel', 'umbrella', 'kite', 'cake', 'guitar', 'camera', 'bicycle', 'scarf', 'tea', 'postcard'];
 const enFeelings = ['happy', 'tired', 'moved', 'nervous', 'bored', 'content', 'lonely', 'excited'];
 
-/** A small deterministic generator (mulberry32), so every run fills the same texts. */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function syntheticTurn(random: () => number, serial: number): string {
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const name = pick(people);
@@ -365,7 +354,7 @@ async function latencyReport(sizes: readonly number[]): Promise<void> {
     const filler = createMemory({ db, embedder: builtin, settings, clock });
     await filler.ensureEmbeddingSpace();
     const store = new ConversationStore(db);
-    const random = randomSource(42);
+    const random = seededRandom(42);
     const perScope = 10_000;
     let filled = 0;
     const userIds: number[] = [];
@@ -505,7 +494,7 @@ async function shortlistReport(): Promise<void> {
   }
   texts.push(...textLines(resolve(repositoryRoot(), '..', 'shared', 'data', 'chatharuhi')));
   const real = texts.length;
-  const random = randomSource(7);
+  const random = seededRandom(7);
   while (texts.length < 10_000) texts.push(syntheticTurn(random, texts.length));
   while (questions.length < 200) questions.push(syntheticQuery(random));
   console.log(

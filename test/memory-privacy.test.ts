@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Turn } from '../src/core/engine.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 
@@ -9,17 +10,6 @@ const guilds: (string | null)[] = ['g1', 'g2', 'g3', null];
 const characters = ['juniper', 'kai'];
 const catNames = ['Mochi', 'Tofu', 'Biscuit', 'Pepper', 'Nori', 'Miso', 'Waffle', 'Pumpkin', 'Clover', 'Ginger'];
 
-/** A small seeded generator so failures replay. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let fixture: MemoryFixture;
 afterEach(() => fixture.close());
@@ -80,7 +70,7 @@ describe('memory scopes never leak', () => {
     const memory = fixture.memory(createTestEmbedder());
     await memory.ensureEmbeddingSpace();
     const scopes = await populate(memory);
-    const next = random(20240520);
+    const next = seededRandom(20240520); // seeded, so failures replay
     const scopeIds = new Map(scopes.map((scope) => [memory.findScopeId(scope.key)!, scope]));
     expect(scopeIds.size).toBe(scopes.length);
     const [memoriesProvider] = memory.contextProviders;

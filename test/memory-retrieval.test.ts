@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Turn } from '../src/core/engine.js';
 import type { HistoryLine } from '../src/core/prompt.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
+import { MemoryStore } from '../src/store/memory-store.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 
@@ -200,5 +201,32 @@ describe('context providers and the archive listener', () => {
     fixture.db.prepare('DELETE FROM messages').run();
     fixture.db.prepare('DELETE FROM users WHERE id = ?').run(aki.userId);
     expect(fixture.counts(table.t)).toEqual({ memories: 0, text: 0, vectors: 0 });
+  });
+});
+
+describe('vector shortlist', () => {
+  it('asks the store for as many codes as configured, and the search still ranks by the stored vectors', async () => {
+    const wide = fixture.memory(createTestEmbedder(), { retrieval: { vectorShortlist: 150 } });
+    await wide.rememberMany(
+      Array.from({ length: 200 }, (_, index) => ({
+        scope: aki, kind: 'event' as const,
+        content: index === 123 ? 'Aki taught the parrot 阿福 to whistle' : `an ordinary errand number ${index}`,
+        occurredAt: at(5, 1 + (index % 18)),
+      })),
+    );
+    const shortlists: (number | undefined)[] = [];
+    const original = MemoryStore.prototype.vectorCandidates;
+    const spy = vi.spyOn(MemoryStore.prototype, 'vectorCandidates').mockImplementation(function (this: MemoryStore, ...args) {
+      shortlists.push(args[4]);
+      return original.apply(this, args);
+    });
+    try {
+      const found = await wide.search(aki, 'parrot whistle');
+      expect(found.memories[0]).toMatchObject({ record: { content: 'Aki taught the parrot 阿福 to whistle' }, vectorRank: 1 });
+      await memory.search(aki, 'parrot whistle');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(shortlists).toEqual([150, 60]);
   });
 });

@@ -3,20 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryScopeKey } from '../src/memory/memory.js';
 import { openDatabase } from '../src/store/db.js';
 import { MemoryStore, vectorLayout, type MemoryWrite } from '../src/store/memory-store.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 import { codeBits, cosineWithHalfFloats, fromHalfFloats, simHashCode, toHalfFloats } from '../src/store/vector-code.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 
-/** mulberry32: the same "random" vectors every run */
-function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unitVector(random: () => number, dimension: number): Float32Array {
   const vector = Float32Array.from({ length: dimension }, () => random() * 2 - 1);
@@ -41,7 +31,7 @@ describe('vector codes', () => {
     expect([...fromHalfFloats(toHalfFloats(exact))]).toEqual([...exact]);
     const bytes = toHalfFloats(Float32Array.from([1, -2]));
     expect([...bytes]).toEqual([0x00, 0x3c, 0x00, 0xc0]); // little-endian IEEE binary16
-    const random = randomSource(1);
+    const random = seededRandom(1);
     const values = Float32Array.from({ length: 1000 }, () => (random() * 2 - 1) * 0.4);
     fromHalfFloats(toHalfFloats(values)).forEach((value, index) => {
       expect(Math.abs(value - values[index]!)).toBeLessThanOrEqual(Math.abs(values[index]!) * 2 ** -11 + 2 ** -25);
@@ -58,7 +48,7 @@ describe('vector codes', () => {
   });
 
   it('scores cosine against stored half floats like the float vectors do', () => {
-    const random = randomSource(2);
+    const random = seededRandom(2);
     for (let trial = 0; trial < 50; trial++) {
       const query = unitVector(random, 384);
       const stored = unitVector(random, 384);
@@ -68,7 +58,7 @@ describe('vector codes', () => {
   });
 
   it('codes vectors so that the share of differing bits estimates the angle between them', () => {
-    const random = randomSource(5);
+    const random = seededRandom(5);
     for (const dimension of [48, 384, 768]) {
       const bits = codeBits(dimension);
       expect(bits % 8).toBe(0);
@@ -140,7 +130,7 @@ describe('memory vector storage', () => {
   it('re-scores the SimHash shortlist into the exact cosine order, within the scope only', () => {
     const { tableName, layout } = space();
     expect(layout).toBe(vectorLayout);
-    const random = randomSource(3);
+    const random = seededRandom(3);
     const alice = store.ensureScope(directory.user('alice'), 'juniper', '', 0);
     const bob = store.ensureScope(directory.user('bob'), 'juniper', '', 0);
     const aliceVectors = Array.from({ length: 300 }, () => unitVector(random, dimension));
@@ -164,7 +154,7 @@ describe('memory vector storage', () => {
 
   it('leaves portraits and forgotten memories out, and deletes a memory from both vector tables', () => {
     const { tableName } = space();
-    const random = randomSource(4);
+    const random = seededRandom(4);
     const scope = store.ensureScope(directory.user('carol'), 'juniper', '', 0);
     const query = unitVector(random, dimension);
     fill(scope, [query], tableName, 'portrait'); // the query itself, but a portrait: never a search result

@@ -44,8 +44,8 @@ export const retrievalSettingsSchema = z
     candidates: positiveInt.default(30),
     /**
      * vector search re-scores this many nearest by SimHash code (never fewer than 2 × candidates). On real dialogue,
-     * 10k memories in one scope (npm run bench:memory, b'), 60 keeps 97% of an exact scan's top 5 and 94% of its
-     * top 10; 100 keeps 98% and 97% for ~0.7 ms more; 200, 99% for ~2.5 ms more.
+     * 10k memories in one scope (npm run bench:memory, b'), 60 keeps 98% of an exact scan's top 5 and 94% of its
+     * top 10; 100 keeps 99% and 97% for ~0.7 ms more; 200, 99% and 99% for ~2.5 ms more.
      */
     vectorShortlist: positiveInt.default(60),
     /** reciprocal rank fusion constant: 1 / (rrfK + rank) */

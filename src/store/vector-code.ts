@@ -8,13 +8,14 @@
  * estimates the angle between two vectors (Charikar's SimHash), for dense model embeddings and for the builtin
  * embedder's sparse hashed n-grams alike. L1 over int8 codes looked as good on uniform synthetic turns and kept
  * 10-12% of the true top 5 on real dialogue: it ranks short texts first. Measured on MemoryBank turns, ChatHaruhi
- * lines and synthetic turns (10k in one scope), re-scoring the 100 nearest 2048-bit codes keeps 98.7% of the exact
- * top 5 and 96.6% of the top 10, for the scan time of the former float scan's third.
+ * lines and synthetic turns (10k in one scope; npm run bench:memory, b'), re-scoring the 60 nearest 2048-bit codes
+ * keeps 97.6% of the exact top 5 and 93.9% of the top 10, for a third of the former float scan's time.
  *
  * The hyperplanes are a structured random rotation (two rounds of random signs and a Walsh-Hadamard transform per
  * block, the SRHT), so coding costs O(d log d) rather than O(d × bits): ~0.07 ms per vector. They are fixed by the
  * seed below: changing them changes every stored code (a new vectorLayout in memory-store.ts).
  */
+import { seededRandom } from '../util/seeded-random.js';
 
 /** Bits of every code: the shortlist's quality rises with them, the scan's cost a little. */
 const minimumCodeBits = 2048;
@@ -36,20 +37,13 @@ export function codeBits(dimension: number): number {
 
 const signCache = new Map<number, Float64Array[]>();
 
-/** ±1 per (block, round, position), from a fixed seed (mulberry32): the same hyperplanes on every machine. */
+/** ±1 per (block, round, position), from a fixed seed: the same hyperplanes on every machine. */
 function signsFor(width: number, blocks: number): Float64Array[] {
   const key = width * 65536 + blocks;
   let signs = signCache.get(key);
   if (!signs) {
-    let state = signSeed;
-    const next = () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let value = state;
-      value = Math.imul(value ^ (value >>> 15), value | 1);
-      value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-      return (value ^ (value >>> 14)) >>> 0;
-    };
-    signs = Array.from({ length: blocks * rounds }, () => Float64Array.from({ length: width }, () => (next() & 1 ? 1 : -1)));
+    const random = seededRandom(signSeed);
+    signs = Array.from({ length: blocks * rounds }, () => Float64Array.from({ length: width }, () => (random() < 0.5 ? 1 : -1)));
     signCache.set(key, signs);
   }
   return signs;
