@@ -75,7 +75,7 @@ export function engineSettingsOf(config: OmoideConfig): EngineSettings {
 }
 
 export async function createApp(config: OmoideConfig, overrides: AppOverrides = {}): Promise<App> {
-  for (const secret of [config.llm.apiKey, config.discord.token, config.qq.token, config.memory.embedder.apiKey]) registerSecret(secret);
+  for (const secret of [config.llm.apiKey, config.discord.token, config.qq.token, config.qq.secret, config.memory.embedder.apiKey]) registerSecret(secret);
   const clock = overrides.clock ?? systemClock;
   const translator = loadTranslator(localesDirectory);
   const characters = new CharacterCatalog(config.charactersDir, config.defaultCharacter);

@@ -78,8 +78,10 @@ const configSchema = z
         endpoint: z.string().url().optional(),
         /** the bot's QQ number */
         selfId: z.string().regex(/^\d{5,12}$/, 'a QQ number (5-12 digits)').optional(),
-        /** OneBot access_token; prefer ONEBOT_TOKEN */
+        /** OneBot access_token; prefer ONEBOT_TOKEN. ws-reverse: required of the implementation when set */
         token: z.string().min(1).optional(),
+        /** http: OneBot secret that signs posted events (X-Signature); prefer ONEBOT_SECRET */
+        secret: z.string().min(1).optional(),
         /** ws-reverse / http: where omoide listens for the implementation */
         path: z.string().startsWith('/').default('/onebot'),
         host: z.string().min(1).default('127.0.0.1'),
@@ -185,6 +187,7 @@ function applyEnvironment(file: FileConfig, env: NodeJS.ProcessEnv, cwd: string,
     endpoint: env.ONEBOT_ENDPOINT || file.qq.endpoint,
     selfId: env.ONEBOT_SELF_ID || file.qq.selfId,
     token: env.ONEBOT_TOKEN || file.qq.token,
+    secret: env.ONEBOT_SECRET || file.qq.secret,
     path: env.ONEBOT_PATH || file.qq.path,
     port: env.ONEBOT_PORT ? Number(env.ONEBOT_PORT) : file.qq.port,
   };

@@ -61,6 +61,7 @@ export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
       ...(qq.endpoint ? { endpoint: qq.endpoint } : {}),
       selfId: qq.selfId!,
       ...(qq.token ? { token: qq.token } : {}),
+      ...(qq.secret ? { secret: qq.secret } : {}),
       path: qq.path,
       host: qq.host,
       ...(qq.port ? { port: qq.port } : {}),

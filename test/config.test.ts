@@ -47,6 +47,8 @@ describe('loadConfig', () => {
     expect(config.llm).toMatchObject({ provider: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey: 'sk-test' });
     expect(config.databasePath).toBe(join(directory, 'elsewhere', 'omoide.db'));
     expect(loadConfig({ env: { OLLAMA_HOST: '0.0.0.0:11500' }, cwd: directory }).llm.host).toBe('http://127.0.0.1:11500');
+    const qq = loadConfig({ path: withFile('qq:\n  secret: from-file\n'), env: { ONEBOT_SECRET: 'from-env', ONEBOT_TOKEN: 't' }, cwd: directory }).qq;
+    expect(qq).toMatchObject({ secret: 'from-env', token: 't' });
   });
 
   it('reads the file, keeping defaults for what it leaves out', () => {

@@ -388,7 +388,7 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
 });
 
 describe('QQ adapter over ws-reverse: access token', () => {
-  it('refuses a OneBot connection without the right token', async () => {
+  async function startGuarded(): Promise<QQAdapter> {
     const adapter = createQQAdapter({
       protocol: 'ws-reverse',
       selfId,
@@ -400,15 +400,121 @@ describe('QQ adapter over ws-reverse: access token', () => {
       cooldownMs: 0,
     });
     await adapter.start();
-    const intruder = createFakeOneBot({ selfId, token: 'wrong-token-456' });
+    return adapter;
+  }
+
+  // The server routes with path-to-regexp, which ignores case and a trailing slash: each spelling reaches the
+  // adapter, so each must ask for the token. Any other path is refused as well.
+  it.each(['/onebot', '/onebot/', '/ONEBOT', '/OneBot/', '/onebot?x=1', '/elsewhere'])(
+    'refuses a connection to %s without the right token',
+    async (path) => {
+      const adapter = await startGuarded();
+      const wrong = createFakeOneBot({ selfId, token: 'wrong-token-456' });
+      const none = createFakeOneBot({ selfId });
+      try {
+        for (const intruder of [wrong, none]) {
+          await intruder.connect(`ws://127.0.0.1:${adapter.port}${path}`);
+          await waitUntil(() => !intruder.connected);
+          expect(intruder.actions).toEqual([]);
+        }
+      } finally {
+        await adapter.stop();
+        await wrong.close();
+        await none.close();
+      }
+    },
+  );
+
+  it('accepts the token on a spelling of the path the server routes', async () => {
+    const adapter = await startGuarded();
+    const peer = createFakeOneBot({ selfId, token });
     try {
-      await intruder.connect(`ws://127.0.0.1:${adapter.port}/onebot`);
-      await waitUntil(() => !intruder.connected);
-      expect(intruder.actions).toEqual([]);
+      await peer.connect(`ws://127.0.0.1:${adapter.port}/ONEBOT/`);
+      await peer.waitForAction('get_login_info');
     } finally {
       await adapter.stop();
-      await intruder.close();
+      await peer.close();
     }
+  });
+
+  it('refuses to listen beyond loopback without a token', () => {
+    const base = { translator, handler: createFakeHandler(), commands: createFakeCommands(), cooldownMs: 0, selfId, port: 8080 };
+    expect(() => createQQAdapter({ ...base, protocol: 'ws-reverse', host: '0.0.0.0' })).toThrow(/qq\.token.*0\.0\.0\.0/);
+    expect(() => createQQAdapter({ ...base, protocol: 'ws-reverse', host: '192.168.1.5', token })).not.toThrow();
+    expect(() => createQQAdapter({ ...base, protocol: 'ws-reverse', host: '127.0.0.2' })).not.toThrow();
+  });
+});
+
+describe('QQ adapter over http', () => {
+  const secret = 'onebot-secret-789';
+  let peer: FakeOneBot | null = null;
+  let adapter: QQAdapter | null = null;
+
+  afterEach(async () => {
+    await adapter?.stop();
+    await peer?.close();
+    adapter = null;
+    peer = null;
+  });
+
+  async function setup(options: { secret?: string; handler?: FakeHandler } = {}) {
+    const handler = options.handler ?? createFakeHandler();
+    peer = createFakeOneBot({ selfId, nickname: 'Haruhi', token });
+    const endpoint = await peer.listenHttp();
+    adapter = createQQAdapter({
+      protocol: 'http',
+      endpoint,
+      selfId,
+      token,
+      ...(options.secret !== undefined && { secret: options.secret }),
+      port: await freePort(),
+      handler,
+      translator,
+      commands: createFakeCommands(),
+      cooldownMs: 0,
+      responseTimeoutMs: 5000,
+    });
+    await adapter.start();
+    return { fake: peer, handler, url: `http://127.0.0.1:${adapter.port}/onebot` };
+  }
+
+  it('answers a signed event through the HTTP API; the signature covers the raw body as implementations send it', async () => {
+    const { fake, handler, url } = await setup({ secret });
+    const status = await fake.postGroupMessage(url, { groupId, userId: '30003', message: [at(selfId), text(' <b>&hi</b>')] }, { secret });
+    expect(status).toBe(204);
+    const sent = await fake.waitForAction('send_group_msg');
+    expect(textOf(sent).trim()).toBe('echo: <b>&hi</b>');
+    expect(handler.seen.map((message) => message.author.id)).toEqual(['30003']);
+  });
+
+  it('refuses unsigned (401), wrongly signed (403) and foreign-bot (403) posts on every spelling of the path', async () => {
+    const { fake, handler } = await setup({ secret });
+    const event = { groupId, userId: '30003', member: { role: 'owner' as const }, message: [at(selfId), text(' forged')] };
+    for (const path of ['/onebot', '/onebot/', '/ONEBOT', '/OneBot/']) {
+      const url = `http://127.0.0.1:${adapter!.port}${path}`;
+      expect(await fake.postGroupMessage(url, event)).toBe(401);
+      expect(await fake.postGroupMessage(url, event, { signature: 'sha1=0000' })).toBe(403);
+      expect(await fake.postGroupMessage(url, event, { secret: 'not-the-secret' })).toBe(403);
+      expect(await fake.postGroupMessage(url, event, { secret, selfId: '77777' })).toBe(403);
+    }
+    // A signed post still goes through afterwards, and it is the only one the handler saw.
+    expect(await fake.postGroupMessage(`http://127.0.0.1:${adapter!.port}/onebot`, { ...event, message: [at(selfId), text(' real')] }, { secret })).toBe(204);
+    await fake.waitForAction('send_group_msg');
+    expect(handler.seen.map((message) => message.text)).toEqual(['real']);
+  });
+
+  it('on loopback without a secret takes unsigned posts (and a body that is not JSON gets 400, not a crash)', async () => {
+    const { fake, url } = await setup();
+    const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-self-id': selfId }, body: '{not json' });
+    expect(bad.status).toBe(400);
+    expect(await fake.postGroupMessage(url, { groupId, userId: '30003', message: [at(selfId), text(' hello')] })).toBe(204);
+    expect(textOf(await fake.waitForAction('send_group_msg')).trim()).toBe('echo: hello');
+  });
+
+  it('refuses to listen beyond loopback without a secret', () => {
+    const base = { translator, handler: createFakeHandler(), commands: createFakeCommands(), cooldownMs: 0, selfId, port: 8080, endpoint: 'http://127.0.0.1:5700' };
+    expect(() => createQQAdapter({ ...base, protocol: 'http', host: '0.0.0.0', token })).toThrow(/qq\.secret.*0\.0\.0\.0/);
+    expect(() => createQQAdapter({ ...base, protocol: 'http', host: '::', secret })).not.toThrow();
   });
 });
 

@@ -1,8 +1,10 @@
 /**
  * A fake OneBot v11 implementation (the role go-cqhttp / NapCat / Lagrange play) on 127.0.0.1. It can be the
- * forward websocket server the adapter's 'ws' mode dials, or dial the adapter's 'ws-reverse' endpoint itself.
+ * forward websocket server the adapter's 'ws' mode dials, dial the adapter's 'ws-reverse' endpoint itself, or be the
+ * HTTP API of 'http' mode and post events to the adapter (signed with the secret as OneBot v11 does).
  * It answers the actions the Koishi onebot adapter sends, records every action with its params, and pushes events.
  */
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -55,24 +57,39 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
     socket = ws;
     ws.on('message', (raw) => {
       const request = JSON.parse(raw.toString()) as { action: string; params?: Record<string, unknown>; echo?: unknown };
-      const params = request.params ?? {};
-      const response = answer(request.action, params);
-      const entry: RecordedAction = { action: request.action, params, data: response.data };
-      actions.push(entry);
+      const response = record(request.action, request.params ?? {});
       ws.send(JSON.stringify({ ...response, echo: request.echo }));
-      for (const listener of listeners) listener(entry);
-      for (const wake of [...waiters]) wake();
     });
     ws.on('close', () => { if (socket === ws) socket = null; });
   }
 
-  function push(event: Record<string, unknown>): number {
-    if (!socket) throw new Error('fake onebot: no adapter connected');
+  function record(action: string, params: Record<string, unknown>): ReturnType<typeof answer> {
+    const response = answer(action, params);
+    const entry: RecordedAction = { action, params, data: response.data };
+    actions.push(entry);
+    for (const listener of listeners) listener(entry);
+    for (const wake of [...waiters]) wake();
+    return response;
+  }
+
+  function complete(event: Record<string, unknown>): Record<string, unknown> & { message_id: number } {
     const message_id = (event.message_id as number | undefined) ?? nextMessageId++;
     const full = { self_id: selfId, post_type: 'message', time: Math.floor(Date.now() / 1000), ...event, message_id };
     messages.set(message_id, full);
+    return full;
+  }
+
+  function push(event: Record<string, unknown>): number {
+    if (!socket) throw new Error('fake onebot: no adapter connected');
+    const full = complete(event);
     socket.send(JSON.stringify(full));
-    return message_id;
+    return full.message_id;
+  }
+
+  function groupEvent(event: GroupMessageEvent): Record<string, unknown> {
+    const sender = { user_id: Number(event.userId), nickname: event.member?.nickname ?? `user${event.userId}`, card: event.member?.card ?? '', role: event.member?.role ?? 'member' };
+    members.set(`${event.groupId}:${event.userId}`, { group_id: Number(event.groupId), ...sender });
+    return { message_type: 'group', sub_type: 'normal', group_id: Number(event.groupId), user_id: sender.user_id, message: event.message, raw_message: '', sender, ...(event.messageId !== undefined && { message_id: event.messageId }), ...(event.time !== undefined && { time: event.time }) };
   }
 
   return {
@@ -88,6 +105,38 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
       await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
       return `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
     },
+    /** HTTP mode: serves the OneBot HTTP API (POST /<action>) on 127.0.0.1:0 and resolves to its http:// URL. */
+    async listenHttp(): Promise<string> {
+      httpServer = createServer((request, response) => {
+        if (options.token && request.headers.authorization !== `Token ${options.token}` && request.headers.authorization !== `Bearer ${options.token}`) {
+          response.writeHead(401).end();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const params = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
+          const result = record(new URL(request.url ?? '/', 'http://x').pathname.slice(1), params);
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+        });
+      });
+      await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+    },
+    /**
+     * HTTP mode: posts a group message event to the adapter as implementations do — compact JSON with `<`, `>` and `&`
+     * escaped as Go's encoder writes them, `X-Self-ID`, and `X-Signature: sha1=<HMAC of the raw body>` when a secret
+     * is given. Resolves to the HTTP status.
+     */
+    async postGroupMessage(url: string, event: GroupMessageEvent, post: { secret?: string; signature?: string; selfId?: string } = {}): Promise<number> {
+      const body = JSON.stringify(complete(groupEvent(event))).replace(/[<>&]/g, (char) => `\\u00${char.charCodeAt(0).toString(16)}`);
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-self-id': post.selfId ?? options.selfId };
+      const signature = post.signature ?? (post.secret ? `sha1=${createHmac('sha1', post.secret).update(body).digest('hex')}` : undefined);
+      if (signature) headers['x-signature'] = signature;
+      const response = await fetch(url, { method: 'POST', headers, body });
+      return response.status;
+    },
     /** Reverse mode: dials the adapter's endpoint as OneBot implementations do (X-Self-ID, X-Client-Role). */
     async connect(url: string): Promise<void> {
       const headers: Record<string, string> = { 'X-Self-ID': options.selfId, 'X-Client-Role': 'Universal' };
@@ -99,9 +148,7 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
     },
     get connected(): boolean { return socket !== null; },
     pushGroupMessage(event: GroupMessageEvent): number {
-      const sender = { user_id: Number(event.userId), nickname: event.member?.nickname ?? `user${event.userId}`, card: event.member?.card ?? '', role: event.member?.role ?? 'member' };
-      members.set(`${event.groupId}:${event.userId}`, { group_id: Number(event.groupId), ...sender });
-      return push({ message_type: 'group', sub_type: 'normal', group_id: Number(event.groupId), user_id: sender.user_id, message: event.message, raw_message: '', sender, ...(event.messageId !== undefined && { message_id: event.messageId }), ...(event.time !== undefined && { time: event.time }) });
+      return push(groupEvent(event));
     },
     pushPrivateMessage(event: PrivateMessageEvent): number {
       const sender = { user_id: Number(event.userId), nickname: event.nickname ?? `user${event.userId}` };

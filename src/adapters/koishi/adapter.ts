@@ -8,8 +8,6 @@
  * constructor"), and the onebot adapter itself `require`s koishi, so both must share the CommonJS instances.
  * Only type imports of koishi appear at the top; the modules load on the first start().
  */
-import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage as HttpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as KoishiModule from 'koishi';
 import type { Argv, Bot, Context, Element, Session } from 'koishi';
@@ -23,6 +21,7 @@ import { createLogger, registerSecret, type Logger } from '../../util/logger.js'
 import { decodeCommandInvocation, koishiDeclaration, koishiOptionDeclaration, positionalOption } from './commands.js';
 import { decodeOneBotSession } from './decode.js';
 import { qqMessageLimit, splitForQQ } from './encode.js';
+import { guardReverseWebSocket, isLoopbackHost, receiveSignedEvents } from './peer-guard.js';
 
 export interface QQAdapterOptions {
   /**
@@ -36,9 +35,14 @@ export interface QQAdapterOptions {
   readonly selfId: string;
   /** OneBot access_token. Sent as `Authorization: Bearer`; in ws-reverse mode omoide also checks it on connect. */
   readonly token?: string;
+  /** http: OneBot `secret`; posted events must be signed with it (X-Signature: sha1=HMAC-SHA1 of the body). */
+  readonly secret?: string;
   /** ws-reverse / http: the path omoide serves (default /onebot). */
   readonly path?: string;
-  /** ws-reverse / http: the address to listen on (default 127.0.0.1; keep it loopback or private). */
+  /**
+   * ws-reverse / http: the address to listen on (default 127.0.0.1). Another address needs the token (ws-reverse) or
+   * the secret (http): without it, whoever reaches the port would speak as the QQ implementation.
+   */
   readonly host?: string;
   /** ws-reverse / http: the port to listen on; 0 = do not listen (another Koishi server plugin would). */
   readonly port?: number;
@@ -79,6 +83,7 @@ const maxFileParts = 10;
 interface Koishi {
   readonly koishi: typeof KoishiModule;
   readonly OneBotBot: typeof OneBotModule.OneBotBot;
+  readonly OneBot: typeof OneBotModule.OneBot;
   readonly Server: typeof ServerModule.Server;
 }
 
@@ -91,7 +96,7 @@ function loadKoishi(): Koishi {
   const koishi = require('koishi') as typeof KoishiModule;
   const onebot = require('koishi-plugin-adapter-onebot') as typeof OneBotModule;
   const server = require('@koishijs/plugin-server') as typeof ServerModule;
-  loaded = { koishi, OneBotBot: onebot.OneBotBot, Server: server.Server };
+  loaded = { koishi, OneBotBot: onebot.OneBotBot, OneBot: onebot.OneBot, Server: server.Server };
   return loaded;
 }
 
@@ -132,11 +137,19 @@ function validate(options: QQAdapterOptions): void {
     throw new ConfigError('qq.cooldownMs', 'a number of milliseconds >= 0', where);
   }
   if (options.path !== undefined && !options.path.startsWith('/')) throw new ConfigError('qq.path', 'a path starting with /', where);
+  const host = options.host ?? '127.0.0.1';
+  if (options.protocol === 'ws-reverse' && !options.token && !isLoopbackHost(host)) {
+    throw new ConfigError('qq.token', `an access token (ONEBOT_TOKEN) to listen for ws-reverse on ${host}, which is not loopback`, where);
+  }
+  if (options.protocol === 'http' && !options.secret && !isLoopbackHost(host)) {
+    throw new ConfigError('qq.secret', `a OneBot secret (ONEBOT_SECRET) to receive http events on ${host}, which is not loopback`, where);
+  }
 }
 
 export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
   validate(options);
   registerSecret(options.token);
+  registerSecret(options.secret);
   const logger = options.logger ?? createLogger('adapter:qq');
   const selfId = options.selfId;
   const ownerIds = options.ownerIds ?? [];
@@ -329,33 +342,23 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
     }
   }
 
-  async function installTokenGuard(context: Context): Promise<void> {
-    const token = options.token;
-    if (options.protocol !== 'ws-reverse') return;
-    if (!token) {
-      if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
-        logger.warn('ws-reverse without a token on a non-loopback address: anyone who reaches it controls the bot', { host });
-      }
-      return;
+  function guardListener(server: ServerModule.Server): void {
+    if (options.protocol === 'ws-reverse') {
+      if (options.token) guardReverseWebSocket(server, options.token, logger);
+      else logger.warn('ws-reverse without an access token: any local program can speak as the QQ implementation');
+    } else if (options.protocol === 'http') {
+      if (!options.secret) logger.warn('http without a OneBot secret: any local program can post events as the QQ implementation');
+      const { OneBot } = loadKoishi();
+      receiveSignedEvents(server, {
+        secret: options.secret ?? null,
+        selfId,
+        logger,
+        dispatch: async (event) => {
+          const bot = ctx?.bots.find((candidate) => candidate.selfId === selfId);
+          if (bot) await OneBot.dispatchSession(bot as OneBotModule.OneBotBot<Context>, event as unknown as OneBotModule.OneBot.Payload);
+        },
+      });
     }
-    // The onebot adapter does not check the access token in ws-reverse mode. A layer placed first in the server's
-    // websocket stack refuses connections to our path without it; accepted ones fall through to the adapter.
-    const expected = Buffer.from(token);
-    const guard = {
-      accept(socket: { close(code?: number, reason?: string): void }, request: HttpRequest): boolean | undefined {
-        const url = new URL(request.url ?? '/', 'http://localhost');
-        if (url.pathname !== path) return undefined;
-        const header = request.headers.authorization ?? '';
-        const given = Buffer.from(header.replace(/^(Bearer|Token)\s+/i, '') || url.searchParams.get('access_token') || '');
-        if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined;
-        logger.warn('refused a OneBot connection with a wrong or missing access token', { address: request.socket.remoteAddress });
-        socket.close(1008, 'invalid access token');
-        return true;
-      },
-    };
-    const server = await serverOf(context);
-    // The stack's element type is the package's WebSocketLayer class; the server only ever calls accept().
-    server.wsStack.unshift(guard as unknown as (typeof server.wsStack)[number]);
   }
 
   async function shutdown(context: Context): Promise<void> {
@@ -386,6 +389,8 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
       if (options.protocol !== 'ws') {
         const port = options.port ?? 0;
         forks.push(context.plugin(Server, { host, port, maxPort: port }));
+        // The server exists as soon as its plugin is forked and listens only once the context starts: guard it now.
+        guardListener(serverOf(context));
       }
       context.on('login-updated', ({ bot }) => {
         if (bot.selfId !== selfId) return;
@@ -418,8 +423,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
       try {
         await context.start();
         if (options.protocol !== 'ws') {
-          await installTokenGuard(context);
-          listeningPort = options.port ? (await serverOf(context)).port : null;
+          listeningPort = options.port ? serverOf(context).port : null;
           if (listeningPort) logger.info('listening for OneBot', { url: `http://${host}:${listeningPort}${path}` });
         }
         accepting = true;
@@ -482,7 +486,7 @@ function encodeFile(file: { name: string; content: string }, limit: number, trun
   return shown.map((body, index) => (shown.length === 1 ? `📄 ${file.name}\n${body}` : `📄 ${file.name} (${index + 1}/${shown.length})\n${body}`));
 }
 
-async function serverOf(context: Context): Promise<ServerModule.Server> {
+function serverOf(context: Context): ServerModule.Server {
   // Provided by the server plugin forked in start(); present once the context has started.
   const server = context.get('server') as ServerModule.Server | undefined;
   if (!server) throw new OmoideError('qq adapter: the Koishi server plugin did not start');
