@@ -16,7 +16,7 @@ import type { ChatModel, ChatRequest, ChatStreamPart, Embedder } from '../src/ll
 import { addDays, instantOfLocalTime } from '../src/memory/date-query.js';
 import { importMemoryBank, readMemoryBankFile } from '../src/memory/import/memorybank-import.js';
 import { createMemory } from '../src/memory/memory.js';
-import { segmentText } from '../src/memory/segment.js';
+import { segmentText } from '../src/search/terms.js';
 import { memorySettingsSchema } from '../src/memory/settings.js';
 import { ConversationStore } from '../src/store/conversation-store.js';
 import { openDatabase } from '../src/store/db.js';

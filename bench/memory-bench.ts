@@ -28,7 +28,8 @@ import { CharacterCatalog } from '../src/characters/catalog.js';
 import type { Character } from '../src/characters/character.js';
 import { consoleChannelId, consolePlatform } from '../src/adapters/console/console-chat.js';
 import { ManualClock } from '../src/core/clock.js';
-import { packItems, type HistoryLine } from '../src/core/prompt.js';
+import type { HistoryLine } from '../src/core/turn.js';
+import { packItems } from '../src/engine/prompt.js';
 import { countTokens, messageOverheadTokens } from '../src/core/tokens.js';
 import { loadConfig } from '../src/config.js';
 import { createBuiltinEmbedder } from '../src/llm/builtin/ngram-embedder.js';
@@ -38,9 +39,10 @@ import { importMemoryBank } from '../src/memory/import/memorybank-import.js';
 import type { Memory, PreparedMemory, PreparedWrite } from '../src/memory/memory.js';
 import { createMemory } from '../src/memory/memory.js';
 import { formatMemoryItem } from '../src/memory/retrieval.js';
-import { questionExpression } from '../src/memory/segment.js';
+import { questionExpression } from '../src/search/terms.js';
 import { memorySettingsSchema } from '../src/memory/settings.js';
 import { ConversationStore, type StoredMessage } from '../src/store/conversation-store.js';
+import { EmbeddingSpaceStore } from '../src/store/embedding-space-store.js';
 import { MemoryStore, type MemoryRecord } from '../src/store/memory-store.js';
 import { openDatabase, type SqliteDatabase } from '../src/store/db.js';
 import { setLogLevel } from '../src/util/logger.js';
@@ -418,13 +420,14 @@ async function latencyReport(sizes: readonly number[]): Promise<void> {
       // The two index lookups alone, one after the other on this thread: where the time goes. In a search the text
       // lookup runs on its own thread, beside the embedding and the vector lookup.
       const memoryStore = new MemoryStore(db);
-      const table = memoryStore.activeSpace()!.tableName;
+      const spaces = new EmbeddingSpaceStore(db);
+      const table = spaces.vectors(spaces.activeSpace()!);
       const knnSamples: number[] = [];
       const textSamples: number[] = [];
       for (const [index, query] of queries.entries()) {
         const scopeId = filler.findScopeId({ userId: userIds[query.scope]!, characterId: 'juniper', guildId: null })!;
         const began = performance.now();
-        memoryStore.vectorCandidates(table, scopeId, vectors.get(query.text)!, settings.retrieval.candidates * 2, settings.retrieval.vectorShortlist);
+        table.nearest(scopeId, vectors.get(query.text)!, settings.retrieval.candidates * 2, settings.retrieval.vectorShortlist);
         const between = performance.now();
         const match = questionExpression(scopeId, query.text);
         if (match) memoryStore.textCandidates(scopeId, match, settings.retrieval.candidates);
@@ -516,8 +519,8 @@ async function shortlistReport(): Promise<void> {
     const records = db.transaction(() => memory.writePrepared(prepared.map((entry): PreparedWrite => ({ scope, memory: entry }))))();
     const vectors = await builtin.embed(texts, { purpose: 'document' });
     const queryVectors = await builtin.embed(questions, { purpose: 'query' });
-    const store = new MemoryStore(db);
-    const table = store.activeSpace()!.tableName;
+    const spaces = new EmbeddingSpaceStore(db);
+    const table = spaces.vectors(spaces.activeSpace()!);
     const scopeId = memory.findScopeId(scope)!;
     const exact = queryVectors.map((query) =>
       vectors
@@ -531,7 +534,7 @@ async function shortlistReport(): Promise<void> {
       const samples: number[] = [];
       queryVectors.forEach((query, index) => {
         const began = performance.now();
-        const found = store.vectorCandidates(table, scopeId, query, 30, shortlist).map((row) => row.id);
+        const found = table.nearest(scopeId, query, 30, shortlist).map((row) => row.id);
         samples.push(performance.now() - began);
         for (const top of [5, 10, 30] as const) {
           const wanted = new Set(exact[index]!.slice(0, top));

@@ -2,7 +2,7 @@
  * `npm run bench:platforms`: messages per second and per-message latency through the whole platform path — a
  * loopback fake of the platform → the real discord.js Client or Koishi OneBot adapter (built by main.ts's
  * configuredAdapters) → engine → adapter → fake — with a zero-latency in-process model, and the latency the path
- * adds over calling app.engine.handle directly with the same messages.
+ * adds over calling app.engine.answer directly with the same messages.
  *
  * Memory is on with the default builtin embedder, so every turn also retrieves memories for its prompt and archives
  * itself as one. Fakes, clients and engine share this one Node process; the fakes' own work (JSON, HTTP, websocket)
@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { App } from '../src/app.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import type { Engine } from '../src/core/engine.js';
+import type { Engine } from '../src/engine/engine.js';
 import type { IncomingMessage } from '../src/core/message.js';
 import type { Embedder } from '../src/llm/types.js';
 import { configuredAdapters } from '../src/main.js';
@@ -123,11 +123,11 @@ function timedEngine(engine: Engine): { engine: Engine; handled: IncomingMessage
     engineMs,
     engine: {
       ...engine,
-      async handle(message, options) {
+      async answer(message, options) {
         handled.push(message);
         const began = performance.now();
         try {
-          return await engine.handle(message, options);
+          return await engine.answer(message, options);
         } finally {
           engineMs.set(message.messageId, performance.now() - began);
         }
@@ -314,7 +314,10 @@ async function runConcurrent(run: PlatformRun, from: number, count: number, wind
   return { latencies, wallMs: lastReply - began };
 }
 
-/** The same messages, in the same order, straight into app.engine.handle of a fresh app; times the last `measured`. */
+/**
+ * The same messages, in the same order, straight into app.engine.answer of a fresh app (with the channel's character,
+ * as the runtime resolves it); times the last `measured`.
+ */
 async function runEngineOnly(messages: readonly IncomingMessage[], measured: number): Promise<{ latencies: number[]; wallMs: number }> {
   const directory = mkdtempSync(join(tmpdir(), 'omoide-platform-bench-engine-'));
   const app = await createApp(loadConfig({ env: { OMOIDE_DATA_DIR: directory }, cwd: directory }), { chatModel: zeroLatencyModel, embedder });
@@ -324,9 +327,9 @@ async function runEngineOnly(messages: readonly IncomingMessage[], measured: num
     let wallMs = 0;
     for (const [position, message] of messages.entries()) {
       const began = performance.now();
-      const reply = await app.engine.handle(message);
+      const reply = await app.engine.answer(message, { character: app.engine.characterFor(message.platform, message.guildId, message.channelId) });
       const took = performance.now() - began;
-      if (!reply) throw new Error(`engine-only replay: no reply to message ${message.messageId}`);
+      if (reply.failure) throw new Error(`engine-only replay: no reply to message ${message.messageId}`);
       if (position >= firstMeasured) {
         latencies.push(took);
         wallMs += took;
@@ -374,8 +377,8 @@ async function measurePlatform(platform: string, start: () => Promise<PlatformRu
   const added = sequential.latencies.map((latency, i) => latency - inPath[i]!);
 
   row(platform, 'end to end, one at a time', sequentialMessages, rate(sequentialMessages, sequential.wallMs), sequential.latencies);
-  row(platform, '  engine.handle inside that path', sequentialMessages, blank, inPath);
-  row(platform, '  engine.handle alone, same messages replayed', sequentialMessages, rate(sequentialMessages, engineOnly.wallMs), engineOnly.latencies);
+  row(platform, '  engine.answer inside that path', sequentialMessages, blank, inPath);
+  row(platform, '  engine.answer alone, same messages replayed', sequentialMessages, rate(sequentialMessages, engineOnly.wallMs), engineOnly.latencies);
   differenceRow(platform, '  added: end-to-end pN − engine-alone pN', sequential.latencies, engineOnly.latencies);
   row(platform, '  added per message: end to end − in path', sequentialMessages, blank, added);
   row(platform, `end to end, ${inFlightWindow} in flight`, concurrentMessages, rate(concurrentMessages, concurrent.wallMs), concurrent.latencies);

@@ -17,11 +17,11 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CharacterCatalog } from '../src/characters/catalog.js';
 import type { Character } from '../src/characters/character.js';
-import { createScenesProvider } from '../src/characters/scenes-provider.js';
 import { createScriptIndex } from '../src/characters/script-index.js';
-import type { Turn } from '../src/core/engine.js';
-import type { HistoryLine } from '../src/core/prompt.js';
 import { countTokens } from '../src/core/tokens.js';
+import type { HistoryLine } from '../src/core/turn.js';
+import type { CharacterTurn } from '../src/engine/engine.js';
+import { createScenesProvider } from '../src/engine/providers/scenes-provider.js';
 import { createBuiltinEmbedder } from '../src/llm/builtin/ngram-embedder.js';
 import { openDatabase } from '../src/store/db.js';
 import { setLogLevel } from '../src/util/logger.js';
@@ -106,7 +106,7 @@ function writeCharacter(charactersDir: string, id: string, name: string, languag
   return directory;
 }
 
-function turnFor(character: Character, text: string, history: readonly HistoryLine[], sequence: number): Turn {
+function turnFor(character: Character, text: string, history: readonly HistoryLine[], sequence: number): CharacterTurn {
   return {
     message: {
       platform: 'console',

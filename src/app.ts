@@ -4,25 +4,29 @@
  * load a model and the memory's embedding space may need a re-embed before the first message is served.
  */
 import { CharacterCatalog } from './characters/catalog.js';
-import { createLorebookProvider } from './characters/lorebook-provider.js';
-import { createScenesProvider } from './characters/scenes-provider.js';
 import type { ScriptIndex } from './characters/script-index.js';
 import { createScriptIndex } from './characters/script-index.js';
-import { createWorldProvider } from './characters/world-provider.js';
 import type { Consolidator } from './consolidation/consolidator.js';
 import { createConsolidator } from './consolidation/consolidator.js';
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
-import type { Engine, EngineSettings } from './core/engine.js';
-import { createEngine } from './core/engine.js';
 import type { CharacterError } from './core/errors.js';
+import type { Engine, EngineSettings } from './engine/engine.js';
+import { createEngine } from './engine/engine.js';
+import { createLorebookProvider } from './engine/providers/lorebook-provider.js';
+import { createMemoriesProvider } from './engine/providers/memories-provider.js';
+import { createPortraitProvider } from './engine/providers/portrait-provider.js';
+import { createScenesProvider } from './engine/providers/scenes-provider.js';
+import { createWorldProvider } from './engine/providers/world-provider.js';
+import { createTurnArchiver } from './engine/turn-archiver.js';
 import type { Translator } from './core/i18n.js';
 import { loadTranslator } from './core/i18n.js';
 import type { OmoideConfig } from './config.js';
 import { createChatModel } from './llm/create-chat-model.js';
 import type { ChatModel, Embedder } from './llm/types.js';
 import { createEmbedder } from './memory/create-embedder.js';
-import type { Memory, MemoryScopeKey, ReembedProgress } from './memory/memory.js';
+import type { Memory, ReembedProgress } from './memory/memory.js';
+import type { MemoryScopeKey } from './memory/scope-keys.js';
 import { createMemory } from './memory/memory.js';
 import { createPersonEraser, type ErasedPerson } from './memory/erase-person.js';
 import type { SqliteDatabase } from './store/db.js';
@@ -105,9 +109,10 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
       createWorldProvider(characters),
       createLorebookProvider(characters, { budgetTokens: config.prompt.budgets.lorebook }),
       createScenesProvider({ characters, scriptIndex }),
-      ...memory.contextProviders,
+      createMemoriesProvider(memory),
+      createPortraitProvider(memory),
     ],
-    turnListeners: [memory.turnListener],
+    turnListeners: [createTurnArchiver(memory)],
   });
   const consolidator = createConsolidator({
     db, memory, store, chatModel, characters, settings: config.consolidation, memorySettings: config.memory, clock,

@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import { runConsoleChat } from './adapters/console/console-chat.js';
 import { createDiscordAdapter } from './adapters/discord/adapter.js';
-import { createQQAdapter } from './adapters/koishi/adapter.js';
+import { createQQAdapter } from './adapters/qq/adapter.js';
+import { isQQConfigured } from './adapters/qq/settings.js';
+import { createMessageRuntime, type MessageRuntime } from './adapters/runtime/runtime.js';
 import { createApp } from './app.js';
 import { createConsolidationScheduler } from './consolidation/scheduler.js';
 import { reembedProgressBar } from './util/progress.js';
@@ -23,6 +25,16 @@ interface Service {
   stop(): Promise<void>;
 }
 
+/** The runtime one adapter hands its messages to: the engine, with the platform's cooldown and name triggers. */
+export function runtimeFor(app: App, platform: string, settings: { cooldownMs: number; nameTriggerChannels?: readonly string[] }): MessageRuntime {
+  return createMessageRuntime({
+    engine: app.engine,
+    cooldownMs: settings.cooldownMs,
+    ...(settings.nameTriggerChannels ? { nameTriggerChannels: settings.nameTriggerChannels } : {}),
+    logger: createLogger(`runtime:${platform}`),
+  });
+}
+
 /** The platform adapters whose credentials are configured. */
 export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
   const commands = createCommandHandler({
@@ -36,44 +48,21 @@ export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
     erase: (scope) => app.erasePerson(scope),
   });
   const services: Service[] = [];
-  if (config.discord.token) {
+  const { discord, qq } = config;
+  if (discord.token) {
     const adapter = createDiscordAdapter({
-      token: config.discord.token,
-      ...(config.discord.apiBase ? { apiBase: config.discord.apiBase } : {}),
-      handler: app.engine,
+      token: discord.token,
+      ...(discord.apiBase ? { apiBase: discord.apiBase } : {}),
+      runtime: runtimeFor(app, 'discord', discord),
       commands,
       translator: app.translator,
-      ownerIds: config.discord.ownerIds,
-      cooldownMs: config.discord.cooldownMs,
-      nameTriggerChannels: config.discord.nameTriggerChannels,
-      namesFor: (guildId, channelId) => {
-        const character = app.engine.characterFor('discord', guildId, channelId);
-        return [character.name, ...character.aliases];
-      },
+      ownerIds: discord.ownerIds,
     });
     services.push({ name: 'discord', start: () => adapter.start(), stop: () => adapter.stop() });
   }
-  const qq = config.qq;
-  const qqReady = qq.selfId && (qq.protocol === 'ws' ? qq.endpoint : qq.protocol === 'http' ? qq.endpoint && qq.port : qq.port);
-  if (qqReady) {
-    const adapter = createQQAdapter({
-      protocol: qq.protocol,
-      ...(qq.endpoint ? { endpoint: qq.endpoint } : {}),
-      selfId: qq.selfId!,
-      ...(qq.token ? { token: qq.token } : {}),
-      ...(qq.secret ? { secret: qq.secret } : {}),
-      path: qq.path,
-      host: qq.host,
-      ...(qq.port ? { port: qq.port } : {}),
-      handler: app.engine,
-      commands,
-      translator: app.translator,
-      ownerIds: qq.ownerIds,
-      cooldownMs: qq.cooldownMs,
-    });
+  if (isQQConfigured(qq)) {
+    const adapter = createQQAdapter({ settings: qq, runtime: runtimeFor(app, 'qq', qq), commands, translator: app.translator });
     services.push({ name: 'qq', start: () => adapter.start(), stop: () => adapter.stop() });
-  } else if (qq.selfId || qq.endpoint || qq.port) {
-    logger.warn('QQ is partly configured and will not start: it needs qq.selfId plus qq.endpoint (ws), qq.port (ws-reverse) or both (http)');
   }
   return services;
 }
@@ -93,6 +82,7 @@ export async function runService(config: OmoideConfig): Promise<void> {
     if (interactive) logToFile(join(config.dataDir, 'omoide.log'));
     try {
       await runConsoleChat({
+        runtime: runtimeFor(app, 'console', { cooldownMs: 0 }),
         engine: app.engine,
         characters: app.characters,
         translator: app.translator,

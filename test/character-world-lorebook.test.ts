@@ -7,15 +7,16 @@ import type { App } from '../src/app.js';
 import { createApp } from '../src/app.js';
 import { CharacterCatalog } from '../src/characters/catalog.js';
 import { loadCharacter, loadCharacters } from '../src/characters/load-characters.js';
-import { createLorebookProvider } from '../src/characters/lorebook-provider.js';
-import { createWorldProvider } from '../src/characters/world-provider.js';
 import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/core/clock.js';
-import type { Turn } from '../src/core/engine.js';
 import type { IncomingMessage } from '../src/core/message.js';
+import type { CharacterTurn as Turn } from '../src/engine/engine.js';
+import { createLorebookProvider } from '../src/engine/providers/lorebook-provider.js';
+import { createWorldProvider } from '../src/engine/providers/world-provider.js';
 import { logToFile, logToStderr } from '../src/util/logger.js';
 import { RecordingModel } from './helpers/recording-model.js';
 import { characterErrorOf } from './helpers/character.js';
+import { ask } from './helpers/runtime.js';
 
 let directory: string;
 let charactersDir: string;
@@ -296,11 +297,11 @@ describe('world and lorebook providers in an engine turn', () => {
   test('lorebook entries appear in the system prompt only when their key was said', async () => {
     writeWren();
     const { engine } = await start();
-    await engine.handle(message('Good morning, Wren.'));
+    await ask(engine, message('Good morning, Wren.'));
     expect(model.systemPrompt()).not.toContain('kraken of the bay');
     expect(model.systemPrompt()).not.toContain('ghost ship is seen');
 
-    await engine.handle(message('Is the KRAKEN real? And what about the anchor?'));
+    await ask(engine, message('Is the KRAKEN real? And what about the anchor?'));
     const withKraken = model.systemPrompt();
     expect(withKraken).toContain('## Background knowledge');
     // {{user}} is resolved for the person speaking.
@@ -309,7 +310,7 @@ describe('world and lorebook providers in an engine turn', () => {
     expect(withKraken).not.toContain('Disabled entry.');
 
     // The world's book and a regex key; the kraken, said two messages ago, is still within the scan depth.
-    await engine.handle(message('Who lights the lanterns? I saw a ghost ship.'));
+    await ask(engine, message('Who lights the lanterns? I saw a ghost ship.'));
     const both = model.systemPrompt();
     const order = ['kraken of the bay', 'ghost ship is seen', 'lanterns at dusk'].map((text) => both.indexOf(text));
     expect(order.every((index) => index > 0)).toBe(true);
@@ -322,7 +323,7 @@ describe('world and lorebook providers in an engine turn', () => {
     writeWren();
     // Room for the heading allowance and about one entry: the lantern entry (priority 9) wins over the kraken (1).
     const { engine } = await start(40);
-    await engine.handle(message('The kraken took my lanterns!'));
+    await ask(engine, message('The kraken took my lanterns!'));
     const prompt = model.systemPrompt();
     expect(prompt).toContain('lanterns at dusk');
     expect(prompt).not.toContain('kraken of the bay');
@@ -331,11 +332,11 @@ describe('world and lorebook providers in an engine turn', () => {
   test('the world section: setting first, then the places and people named in the conversation', async () => {
     writeWren();
     const { engine } = await start();
-    await engine.handle(message('Hello!'));
+    await ask(engine, message('Hello!'));
     const first = model.systemPrompt();
     expect(first).toContain('## World\nGullhaven: A windy harbour town where the fog comes in every evening.\n\nNorth Pier: Where the nets dry');
     expect(first.indexOf('North Pier:')).toBeLessThan(first.indexOf('Old Bram:'));
-    await engine.handle(message('Have you seen old bram today?'));
+    await ask(engine, message('Have you seen old bram today?'));
     const second = model.systemPrompt();
     expect(second).toContain('Gullhaven: A windy harbour town where the fog comes in every evening.\n\nOld Bram: The ferryman');
   });
@@ -343,7 +344,7 @@ describe('world and lorebook providers in an engine turn', () => {
   test('a character without world or lorebook gets neither section', async () => {
     write('wren/character.yaml', card('Wren'));
     const { engine } = await start();
-    await engine.handle(message('kraken lanterns'));
+    await ask(engine, message('kraken lanterns'));
     expect(model.systemPrompt()).not.toContain('## World');
     expect(model.systemPrompt()).not.toContain('## Background knowledge');
   });

@@ -64,6 +64,13 @@ describe('loadConfig', () => {
     ['prompt:\n  budgets:\n    history: -1\n', 'prompt.budgets.history'],
     ['llm:\n  contxtWindow: 4096\n', 'llm.contxtWindow'],
     ['llm:\n  contextWindow: 512\n  maxReplyTokens: 600\n', 'llm.maxReplyTokens'],
+    // QQ is validated as a whole connection: once it starts, everything its protocol needs must be there.
+    ["qq:\n  endpoint: ws://127.0.0.1:3001\n", 'qq.selfId'],
+    ["qq:\n  selfId: 'bot'\n", 'qq.selfId'],
+    ["qq:\n  selfId: '123456789'\n", 'qq.endpoint'],
+    ["qq:\n  selfId: '123456789'\n  protocol: ws-reverse\n", 'qq.port'],
+    ["qq:\n  selfId: '123456789'\n  protocol: ws-reverse\n  port: 8080\n  host: 0.0.0.0\n", 'qq.token'],
+    ["qq:\n  selfId: '123456789'\n  protocol: http\n  endpoint: http://127.0.0.1:5700\n  port: 8080\n  host: '::'\n  token: t\n", 'qq.secret'],
   ])('names the key that is wrong: %j', (yaml, expectedKey) => {
     const path = withFile(yaml);
     const error = (() => {
@@ -77,6 +84,33 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).key).toBe(expectedKey);
     expect((error as ConfigError).message).toContain(path);
+  });
+
+  it('listens beyond loopback only with the token (ws-reverse) or the secret (http)', () => {
+    const qq = (yaml: string) => loadConfig({ path: withFile(`qq:\n  selfId: '123456789'\n  port: 8080\n${yaml}`), env: {}, cwd: directory }).qq;
+    expect(() => qq('  protocol: ws-reverse\n  host: 0.0.0.0\n')).toThrow(/qq\.token: an access token \(ONEBOT_TOKEN\) .* 0\.0\.0\.0/);
+    expect(qq('  protocol: ws-reverse\n  host: 192.168.1.5\n  token: t\n').host).toBe('192.168.1.5');
+    expect(qq('  protocol: ws-reverse\n  host: 127.0.0.2\n').host).toBe('127.0.0.2');
+    expect(() => qq('  protocol: http\n  endpoint: http://127.0.0.1:5700\n  host: 0.0.0.0\n  token: t\n')).toThrow(/qq\.secret/);
+    expect(qq('  protocol: http\n  endpoint: http://127.0.0.1:5700\n  host: 0.0.0.0\n  secret: s\n').secret).toBe('s');
+  });
+
+  it('names the environment variable when its value is wrong', () => {
+    const wrong = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env, cwd: directory });
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+      throw new Error('no error');
+    };
+    expect(wrong({ ONEBOT_PORT: 'eighty' })).toMatchObject({ key: 'ONEBOT_PORT', source: 'environment' });
+    expect(wrong({ OMOIDE_LOG_LEVEL: 'loud' })).toMatchObject({ key: 'OMOIDE_LOG_LEVEL' });
+    expect(wrong({ OMOIDE_LLM_PROVIDER: 'gpt' })).toMatchObject({ key: 'OMOIDE_LLM_PROVIDER' });
+    expect(wrong({ ONEBOT_SELF_ID: '12' })).toMatchObject({ key: 'ONEBOT_SELF_ID' });
+    expect(loadConfig({ env: { ONEBOT_SELF_ID: '123456789', ONEBOT_PROTOCOL: 'ws-reverse', ONEBOT_PORT: '8080' }, cwd: directory }).qq).toMatchObject({
+      selfId: '123456789', protocol: 'ws-reverse', port: 8080,
+    });
   });
 
   it('reports a YAML syntax error with its line', () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPortraitProvider } from '../src/engine/providers/portrait-provider.js';
 import { consolidationSettingsSchema } from '../src/consolidation/settings.js';
 import type { MemoryScopeKey } from '../src/memory/memory.js';
 import {
@@ -80,7 +81,7 @@ describe('consolidation over days of history', () => {
     expect(memory.listForUser(scopeOf(alice), { kinds: ['daily_summary'] })).toHaveLength(2);
 
     // The portrait section of later prompts shows the newest portrait and self-concept.
-    const portraitProvider = memory.contextProviders.find((provider) => provider.section === 'portrait')!;
+    const portraitProvider = createPortraitProvider(memory);
     const lines = await portraitProvider.collect({
       userId: alice, character: fixture.characters.get('juniper')!, message: { guildId: null },
     } as unknown as Parameters<typeof portraitProvider.collect>[0]);

@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDiscordAdapter, type DiscordAdapter, type DiscordAdapterOptions } from '../src/adapters/discord/adapter.js';
 import type { CommandDefinition, CommandHandler, CommandInvocation, CommandResult } from '../src/core/commands.js';
-import type { EngineReply, IncomingMessage, MessageHandler } from '../src/core/message.js';
 import type { Logger } from '../src/util/logger.js';
 import { loadTranslator } from '../src/core/i18n.js';
 import { localesDirectory } from '../src/util/paths.js';
+import type { MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
 import { nextSnowflake, startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
+import { makeCharacter } from './helpers/character.js';
+import { createRecordingEngine, createTestRuntime, type RecordingEngine } from './helpers/runtime.js';
 
 const token = 'fake-bot-token-ABCDEFGHIJKLMNOP';
 const guildId = '200000000000000001';
@@ -41,22 +43,7 @@ const definitions: CommandDefinition[] = [
   },
 ];
 
-type Script = (message: IncomingMessage) => Promise<string | null> | string | null;
 
-function createRecordingHandler(script: Script): MessageHandler & { received: IncomingMessage[] } {
-  const received: IncomingMessage[] = [];
-  return {
-    received,
-    async handle(message, options) {
-      received.push(message);
-      options?.onTyping?.();
-      const text = await script(message);
-      if (text === null) return null;
-      const reply: EngineReply = { characterId: 'alice-char', characterName: 'Alice', text, failure: null, locale: 'en-US' };
-      return reply;
-    },
-  };
-}
 
 function createRecordingCommands(
   answer: (invocation: CommandInvocation) => CommandResult = () => ({ text: 'ok', private: false }),
@@ -92,21 +79,22 @@ afterEach(async () => {
 });
 
 async function setup(
-  handler: MessageHandler,
+  engine: RecordingEngine,
   commands: CommandHandler = createRecordingCommands(),
   extra: Partial<DiscordAdapterOptions> = {},
+  runtimeOptions: Partial<MessageRuntimeOptions> = {},
 ): Promise<FakeDiscord> {
   fake = await startFakeDiscord();
   logLines = [];
+  const logger = createRecordingLogger(logLines);
   adapter = createDiscordAdapter({
     token,
     apiBase: fake.apiBase,
-    handler,
+    runtime: createTestRuntime(engine, { logger, ...runtimeOptions }),
     commands,
     translator,
     ownerIds: ['999999999999999999'],
-    cooldownMs: 0,
-    logger: createRecordingLogger(logLines),
+    logger,
     ...extra,
   });
   await adapter.start();
@@ -127,7 +115,7 @@ async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<v
 
 describe('discord adapter: messages', () => {
   it('answers an @mention once, quoting it, with safe allowed mentions and readable text', async () => {
-    const handler = createRecordingHandler((message) => `Hello ${message.author.displayName}!`);
+    const handler = createRecordingEngine((message) => `Hello ${message.author.displayName}!`);
     const discord = await setup(handler);
     const sent = discord.dispatchMessage({
       channelId, guildId, author: alice, nick: 'Ally', content: `<@${discord.bot.id}> hi there <@${bob.id}>`, mentions: [bob],
@@ -156,7 +144,7 @@ describe('discord adapter: messages', () => {
   });
 
   it('ignores plain messages and other bots, but answers a reply to its own message', async () => {
-    const handler = createRecordingHandler((message) => `re: ${message.text}`);
+    const handler = createRecordingEngine((message) => `re: ${message.text}`);
     const discord = await setup(handler);
     discord.dispatchMessage({ channelId, guildId, author: alice, content: 'just chatting' });
     discord.dispatchMessage({ channelId, guildId, author: otherBot, content: `<@${discord.bot.id}> bot talk` });
@@ -181,7 +169,7 @@ describe('discord adapter: messages', () => {
   });
 
   it('answers a DM', async () => {
-    const handler = createRecordingHandler(() => 'private hello');
+    const handler = createRecordingEngine(() => 'private hello');
     const discord = await setup(handler);
     const dmChannel = nextSnowflake();
     discord.dispatchMessage({ channelId: dmChannel, guildId: null, author: alice, content: 'hello in private' });
@@ -195,8 +183,8 @@ describe('discord adapter: messages', () => {
   });
 
   it('answers a call by name only in channels configured for it', async () => {
-    const handler = createRecordingHandler(() => 'you called?');
-    const discord = await setup(handler, undefined, { nameTriggerChannels: [channelId], namesFor: () => ['Alice', '爱丽丝'] });
+    const handler = createRecordingEngine(() => 'you called?', makeCharacter({ name: 'Alice', aliases: ['爱丽丝'] }));
+    const discord = await setup(handler, undefined, {}, { nameTriggerChannels: [channelId] });
     const otherChannel = '300000000000000002';
     discord.dispatchMessage({ channelId: otherChannel, guildId, author: bob, content: 'no Alice here' });
     discord.dispatchMessage({ channelId, guildId, author: bob, content: 'Malice is not a name' });
@@ -215,7 +203,7 @@ describe('discord adapter: messages', () => {
     const sentences = Array.from({ length: 100 }, (_, i) => `This is sentence number ${String(i).padStart(3, '0')} of a long tale that goes on and on.`);
     const answer = sentences.join(' ');
     expect(answer.length).toBeGreaterThan(4500);
-    const discord = await setup(createRecordingHandler(() => answer));
+    const discord = await setup(createRecordingEngine(() => answer));
     discord.dispatchMessage({ channelId, guildId, author: alice, content: `<@${discord.bot.id}> tell me a story` });
     await waitUntil(() => discord.requests.filter(isMessagePost).map((r) => String(body(r).content)).join(' ').length >= answer.length);
     const posts = discord.requests.filter(isMessagePost);
@@ -230,7 +218,7 @@ describe('discord adapter: messages', () => {
 
   it('shows typing while generating and stops it after the reply', async () => {
     let discord: FakeDiscord | null = null;
-    const handler = createRecordingHandler(async () => {
+    const handler = createRecordingEngine(async () => {
       // Hold the answer until the indicator has been renewed at least once.
       await waitUntil(() => (discord?.requests.filter(isTyping).length ?? 0) >= 2);
       return 'done typing';
@@ -249,7 +237,7 @@ describe('discord adapter: messages', () => {
 
   it('answers two messages of one channel in order even when the first is slower', async () => {
     const events: string[] = [];
-    const handler = createRecordingHandler(async (message) => {
+    const handler = createRecordingEngine(async (message) => {
       events.push(`start ${message.text}`);
       if (message.text === 'first') await new Promise((resolve) => setTimeout(resolve, 200));
       events.push(`end ${message.text}`);
@@ -264,8 +252,8 @@ describe('discord adapter: messages', () => {
   });
 
   it('ignores a user within the cooldown, by message timestamps', async () => {
-    const handler = createRecordingHandler((message) => `ok ${message.text}`);
-    const discord = await setup(handler, undefined, { cooldownMs: 5_000 });
+    const handler = createRecordingEngine((message) => `ok ${message.text}`);
+    const discord = await setup(handler, undefined, {}, { cooldownMs: 5_000 });
     const mention = `<@${discord.bot.id}>`;
     discord.dispatchMessage({ channelId, guildId, author: alice, content: `${mention} one`, timestamp: '2024-05-01T10:00:00.000Z' });
     discord.dispatchMessage({ channelId, guildId, author: alice, content: `${mention} two`, timestamp: '2024-05-01T10:00:02.000Z' });
@@ -277,7 +265,7 @@ describe('discord adapter: messages', () => {
   });
 
   it('survives a handler that throws and keeps answering', async () => {
-    const handler = createRecordingHandler((message) => {
+    const handler = createRecordingEngine((message) => {
       if (message.text === 'boom') throw new Error('engine exploded');
       return 'still here';
     });
@@ -287,12 +275,12 @@ describe('discord adapter: messages', () => {
     const request = await discord.waitForRequest(isMessagePost);
     expect(body(request).content).toBe('still here');
     expect(discord.requests.filter(isMessagePost)).toHaveLength(1);
-    expect(logLines.some((line) => line.startsWith('error could not answer message') && line.includes('engine exploded'))).toBe(true);
+    expect(logLines.some((line) => line.startsWith('error message failed') && line.includes('engine exploded'))).toBe(true);
   });
 
   it('waits for a reply in flight on stop', async () => {
     let release: () => void = () => {};
-    const handler = createRecordingHandler(async () => {
+    const handler = createRecordingEngine(async () => {
       await new Promise<void>((resolve) => (release = resolve));
       return 'finished before shutdown';
     });
@@ -311,7 +299,7 @@ describe('discord adapter: slash commands', () => {
   const isCallback = (request: RecordedRequest) => request.method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(request.path);
 
   it('registers the definitions globally at start with the right shape', async () => {
-    const discord = await setup(createRecordingHandler(() => null));
+    const discord = await setup(createRecordingEngine(() => 'unused'));
     const request = await discord.waitForRequest((r) => r.method === 'PUT');
     expect(request.path).toBe(`/applications/${discord.applicationId}/commands`);
     const registered = request.body as Record<string, any>[];
@@ -342,7 +330,7 @@ describe('discord adapter: slash commands', () => {
     const commands = createRecordingCommands((invocation) =>
       invocation.isAdmin ? { text: 'forgotten', private: false } : { text: 'admins only', private: true },
     );
-    const discord = await setup(createRecordingHandler(() => null), commands);
+    const discord = await setup(createRecordingEngine(() => 'unused'), commands);
     const forget = { name: 'memory', subcommand: 'forget', options: [{ name: 'user', type: 6, value: bob.id }, { name: 'confirm', type: 5, value: true }] };
 
     const first = discord.dispatchInteraction({ channelId, guildId, user: alice, permissions: '0', locale: 'zh-CN', ...forget });
@@ -374,7 +362,7 @@ describe('discord adapter: slash commands', () => {
         ? { text: 'Here is your export.', private: true, file: { name: 'memories.json', content: exported } }
         : { text: 'Line of output.\n'.repeat(300), private: false },
     );
-    const discord = await setup(createRecordingHandler(() => null), commands);
+    const discord = await setup(createRecordingEngine(() => 'unused'), commands);
     const exportCall = discord.dispatchInteraction({ channelId, guildId, user: alice, name: 'memory', subcommand: 'export' });
     const request = await discord.waitForRequest((r) => isCallback(r) && r.path.includes(exportCall.id));
     expect(request.files).toEqual([{ field: 'files[0]', name: 'memories.json', content: exported }]);
@@ -397,7 +385,7 @@ describe('discord adapter: slash commands', () => {
         throw new Error('store is down');
       },
     };
-    const discord = await setup(createRecordingHandler(() => null), commands);
+    const discord = await setup(createRecordingEngine(() => 'unused'), commands);
     const call = discord.dispatchInteraction({ channelId, guildId, user: alice, name: 'memory', subcommand: 'export', locale: 'zh-TW' });
     const request = await discord.waitForRequest((r) => isCallback(r) && r.path.includes(call.id));
     expect(body(request)).toMatchObject({ type: 4, data: { content: '出错了，请稍后再试。', flags: 64 } });
@@ -412,7 +400,7 @@ describe('discord adapter: slash commands', () => {
         return { text: 'slow but done', private: false };
       },
     };
-    const discord = await setup(createRecordingHandler(() => null), commands, { commandDeferMs: 20 });
+    const discord = await setup(createRecordingEngine(() => 'unused'), commands, { commandDeferMs: 20 });
     const call = discord.dispatchInteraction({ channelId, guildId, user: alice, name: 'memory', subcommand: 'export' });
     const deferred = await discord.waitForRequest((r) => isCallback(r) && r.path.includes(call.id));
     expect(body(deferred)).toMatchObject({ type: 5, data: { flags: 64 } });

@@ -7,14 +7,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDiscordAdapter, type DiscordAdapter } from '../src/adapters/discord/adapter.js';
 import type { CharacterCatalog } from '../src/characters/catalog.js';
 import { createCommandHandler } from '../src/commands/index.js';
-import type { Engine } from '../src/core/engine.js';
 import { loadTranslator } from '../src/core/i18n.js';
-import type { MessageHandler } from '../src/core/message.js';
+import type { Engine } from '../src/engine/engine.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { localesDirectory } from '../src/util/paths.js';
 import { startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
 import { makeCharacter } from './helpers/character.js';
+import { createRecordingEngine, createTestRuntime } from './helpers/runtime.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 import { createPersonEraser } from '../src/memory/erase-person.js';
 
@@ -22,7 +22,6 @@ const translator = loadTranslator(localesDirectory);
 const character = makeCharacter();
 const engine = { characterFor: () => character, localeFor: () => 'en-US' } as unknown as Engine;
 const characters = {} as CharacterCatalog;
-const silentHandler: MessageHandler = { handle: async () => null };
 const guildId = '200000000000000001';
 const channelId = '300000000000000001';
 const alice: FakeUser = { id: '500000000000000001', username: 'alice', global_name: 'Alice' };
@@ -58,7 +57,7 @@ beforeEach(async () => {
   ]);
   fake = await startFakeDiscord();
   adapter = createDiscordAdapter({
-    token: 'fake-bot-token-ABCDEFGHIJKLMNOP', apiBase: fake.apiBase, handler: silentHandler, translator, ownerIds: [], cooldownMs: 0,
+    token: 'fake-bot-token-ABCDEFGHIJKLMNOP', apiBase: fake.apiBase, runtime: createTestRuntime(createRecordingEngine(() => 'unused')), translator, ownerIds: [],
     commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild',
       erase: createPersonEraser({ db: fixture.db, memory, store: fixture.conversations, memoryScope: 'per-guild' }) }),
   });

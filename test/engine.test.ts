@@ -9,6 +9,7 @@ import { ManualClock } from '../src/core/clock.js';
 import type { IncomingMessage } from '../src/core/message.js';
 import { countTokens, messageOverheadTokens } from '../src/core/tokens.js';
 import { logToFile, logToStderr } from '../src/util/logger.js';
+import { ask, createTestRuntime } from './helpers/runtime.js';
 import type { FakeOllama } from './fakes/fake-ollama-server.js';
 import { startFakeOllama } from './fakes/fake-ollama-server.js';
 import type { FakeOpenAi } from './fakes/fake-openai-server.js';
@@ -61,10 +62,10 @@ describe('engine over the real openai client', () => {
   it('sends the persona and the group history in order with speaker names, and stores both sides', async () => {
     openai = await startFakeOpenAi();
     const { engine, db } = await startApp({ OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: apiKey });
-    const first = await engine.handle(groupMessage('u1', 'Aki', 'Hello June!', day(1)));
+    const first = await ask(engine, groupMessage('u1', 'Aki', 'Hello June!', day(1)));
     expect(first).toMatchObject({ characterId: 'juniper', characterName: 'Juniper Hale', text: 'echo: Aki: Hello June!', failure: null });
-    await engine.handle(groupMessage('u2', 'Bo', 'Any letters today?', day(1, 13)));
-    await engine.handle(groupMessage('u1', 'Aki', 'What did Bo ask?', day(2)));
+    await ask(engine, groupMessage('u2', 'Bo', 'Any letters today?', day(1, 13)));
+    await ask(engine, groupMessage('u1', 'Aki', 'What did Bo ask?', day(2)));
 
     const last = openai.chatRequests().at(-1)!.body as { messages: { role: string; content: string }[]; stream: boolean; model: string };
     expect(last.stream).toBe(true);
@@ -88,10 +89,13 @@ describe('engine over the real openai client', () => {
     expect((rows[1] as { created_at: number }).created_at).toBeLessThan(day(1, 13).getTime());
   });
 
-  it('ignores a message that is not addressed to the bot, and stores nothing', async () => {
+  it('the runtime keeps a message that is not addressed to the bot from the engine: nothing stored, nothing asked', async () => {
     openai = await startFakeOpenAi();
     const { engine, store } = await startApp({ OPENAI_BASE_URL: openai.url });
-    expect(await engine.handle(groupMessage('u1', 'Aki', 'just chatting', day(1), false))).toBeNull();
+    const runtime = createTestRuntime(engine);
+    runtime.start();
+    await runtime.receive(groupMessage('u1', 'Aki', 'just chatting', day(1), false), { messageLimit: 2000, send: async () => {} });
+    await runtime.stop();
     expect(store.messageCount()).toBe(0);
     expect(openai.chatRequests()).toHaveLength(0);
   });
@@ -100,7 +104,7 @@ describe('engine over the real openai client', () => {
     openai = await startFakeOpenAi({ reply: () => 'A fairly long answer about the sea and the lighthouse. '.repeat(8) });
     const { engine } = await startApp({ OPENAI_BASE_URL: openai.url }, '  contextWindow: 1500\n  maxReplyTokens: 300\n');
     for (let i = 0; i < 30; i++) {
-      await engine.handle(groupMessage(`u${i % 3}`, `User${i % 3}`, `message ${i}: ${'我今天去了海边，看到很多船。'.repeat(3)}`, day(1, i % 24)));
+      await ask(engine, groupMessage(`u${i % 3}`, `User${i % 3}`, `message ${i}: ${'我今天去了海边，看到很多船。'.repeat(3)}`, day(1, i % 24)));
     }
     for (const request of openai.chatRequests()) {
       const body = request.body as { messages: { content: string }[]; max_tokens?: number; max_completion_tokens?: number };
@@ -117,7 +121,7 @@ describe('engine over the real openai client', () => {
     openai = await startFakeOpenAi();
     const { engine } = await startApp({ OPENAI_BASE_URL: openai.url });
     openai.failNext({ status: 500 }, { status: 429, retryAfter: '0.05' });
-    const reply = await engine.handle(groupMessage('u1', 'Aki', 'are you there?', day(1)));
+    const reply = await ask(engine, groupMessage('u1', 'Aki', 'are you there?', day(1)));
     expect(reply?.failure).toBeNull();
     expect(reply?.text).toBe('echo: Aki: are you there?');
     expect(openai.chatRequests()).toHaveLength(3);
@@ -128,7 +132,7 @@ describe('engine over the real openai client', () => {
     const { engine, db } = await startApp({ OPENAI_BASE_URL: openai.url, OPENAI_API_KEY: apiKey });
     engine.setCharacter('discord', 'guild-1', 'channel-1', 'xiaoman');
     openai.failNext({ status: 503 }, { status: 503 }, { status: 503 });
-    const reply = await engine.handle(groupMessage('u1', 'Aki', '你好', day(1)));
+    const reply = await ask(engine, groupMessage('u1', 'Aki', '你好', day(1)));
     expect(reply?.failure?.kind).toBe('server');
     expect(reply?.text).toContain('抱歉');
     expect(db.prepare("SELECT content FROM messages WHERE role = 'user'").all()).toEqual([{ content: '你好' }]);
@@ -141,13 +145,13 @@ describe('engine over the real openai client', () => {
     openai = await startFakeOpenAi();
     const { engine } = await startApp({ OPENAI_BASE_URL: openai.url });
     openai.failNext({ delayMs: 2000 }, { delayMs: 2000 }, { delayMs: 2000 });
-    expect((await engine.handle(groupMessage('u1', 'Aki', 'hello?', day(1))))?.failure?.kind).toBe('timeout');
+    expect((await ask(engine, groupMessage('u1', 'Aki', 'hello?', day(1))))?.failure?.kind).toBe('timeout');
     await app!.close();
     const closedUrl = openai.url;
     await openai.close();
     openai = undefined;
     const refused = (await startApp({ OPENAI_BASE_URL: closedUrl })).engine;
-    const reply = await refused.handle(groupMessage('u1', 'Aki', 'hello again', day(2)));
+    const reply = await ask(refused, groupMessage('u1', 'Aki', 'hello again', day(2)));
     expect(reply?.failure?.kind).toBe('connection');
     expect(reply?.text).toMatch(/Sorry/);
   });
@@ -163,7 +167,7 @@ describe('engine over the real ollama client', () => {
       author: { id: 'mei', displayName: 'mei' }, text: '今天下雨了', addressing: { mentioned: false, repliedToBot: false, direct: true },
       replyTo: null, timestamp: day(3),
     };
-    const reply = await engine.handle(message);
+    const reply = await ask(engine, message);
     expect(reply).toMatchObject({ characterId: 'xiaoman', text: 'echo: mei: 今天下雨了', failure: null, locale: 'zh-CN' });
     const body = ollama.chatRequests()[0]!.body as { model: string; stream: boolean; messages: { role: string; content: string }[] };
     expect(body.model).toBe('qwen2.5:7b');

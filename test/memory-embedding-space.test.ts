@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../src/core/errors.js';
 import type { Embedder } from '../src/llm/types.js';
 import type { MemoryScopeKey, ReembedProgress } from '../src/memory/memory.js';
+import { EmbeddingSpaceStore } from '../src/store/embedding-space-store.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 
@@ -21,7 +22,7 @@ const tables = () =>
   (fixture.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[])
     .map((row) => row.name)
     .filter((name) => /^memory_vectors_\d+$/.test(name));
-const spaces = () => new MemoryStore(fixture.db).spaces().map(({ embedderId, dimension, state }) => ({ embedderId, dimension, state }));
+const spaces = () => new EmbeddingSpaceStore(fixture.db).spaces().map(({ embedderId, dimension, state }) => ({ embedderId, dimension, state }));
 
 async function seed(count: number) {
   const memory = fixture.memory(createTestEmbedder({ id: 'test:a', dimension: 64 }), { reembedBatchSize: 16 });
@@ -120,6 +121,8 @@ describe('one transaction per logical write', () => {
     const memory = fixture.memory(createTestEmbedder({ id: 'test:a', dimension: 64 }));
     await memory.ensureEmbeddingSpace();
     const [table] = tables();
+    const spaceStore = new EmbeddingSpaceStore(fixture.db);
+    const vectors = spaceStore.vectors(spaceStore.activeSpace()!);
     const store = new MemoryStore(fixture.db);
     const scopeId = new MemoryStore(fixture.db).ensureScope(aki.userId, 'juniper', '', day(1));
     const write = (vector: Float32Array) => ({
@@ -130,9 +133,9 @@ describe('one transaction per logical write', () => {
       terms: 's1xtea',
       vector,
     });
-    expect(() => store.insertMemories([write(new Float32Array(64).fill(0.125)), write(new Float32Array(3))], table!)).toThrow(/[Dd]imension/);
+    expect(() => store.insertMemories([write(new Float32Array(64).fill(0.125)), write(new Float32Array(3))], vectors)).toThrow(/[Dd]imension/);
     expect(fixture.counts(table)).toEqual({ memories: 0, text: 0, vectors: 0 });
-    expect(() => store.supersede(12345, write(new Float32Array(64).fill(0.125)), table!)).toThrow(/does not exist or was already superseded/);
+    expect(() => store.supersede(12345, write(new Float32Array(64).fill(0.125)), vectors)).toThrow(/does not exist or was already superseded/);
     expect(fixture.counts(table)).toEqual({ memories: 0, text: 0, vectors: 0 });
   });
 

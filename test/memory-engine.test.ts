@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CharacterCatalog } from '../src/characters/catalog.js';
-import { createEngine, type Engine } from '../src/core/engine.js';
+import { createEngine, type Engine } from '../src/engine/engine.js';
+import { createMemoriesProvider } from '../src/engine/providers/memories-provider.js';
+import { createPortraitProvider } from '../src/engine/providers/portrait-provider.js';
+import { createTurnArchiver } from '../src/engine/turn-archiver.js';
 import { loadTranslator } from '../src/core/i18n.js';
 import type { IncomingMessage } from '../src/core/message.js';
 import { createOpenAiChatModel } from '../src/llm/openai/openai-chat-model.js';
@@ -8,6 +11,7 @@ import type { Memory } from '../src/memory/memory.js';
 import { localesDirectory, shippedCharactersDirectory } from '../src/util/paths.js';
 import { startFakeOpenAi, type FakeOpenAi } from './fakes/fake-openai-server.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
+import { ask } from './helpers/runtime.js';
 
 let fixture: MemoryFixture;
 let openai: FakeOpenAi;
@@ -33,8 +37,8 @@ beforeEach(async () => {
       locale: 'en-US', historyMessages: 2, maxMessageChars: 2000, contextWindow: 8192, maxReplyTokens: 256, temperature: 0.5,
       budgets: { system: 1200, world: 600, lorebook: 600, portrait: 400, memories: 1500, scenes: 1500, examples: 600, history: 3000, current: 1000 },
     },
-    contextProviders: memory.contextProviders,
-    turnListeners: [memory.turnListener],
+    contextProviders: [createMemoriesProvider(memory), createPortraitProvider(memory)],
+    turnListeners: [createTurnArchiver(memory)],
   });
 });
 afterEach(async () => {
@@ -58,19 +62,19 @@ const lastSystemPrompt = () => {
 
 describe('memory wired into the engine', () => {
   it('archives turns, recalls them for the same person weeks later, strengthens them, and never for someone else', async () => {
-    await engine.handle(say('u1', 'Aki', 'My cat is called Mochi and she is three', at(1)));
-    await engine.handle(say('u1', 'Aki', 'It rained all day', at(2)));
-    await engine.handle(say('u1', 'Aki', 'I had noodles for lunch', at(2, 13)));
+    await ask(engine, say('u1', 'Aki', 'My cat is called Mochi and she is three', at(1)));
+    await ask(engine, say('u1', 'Aki', 'It rained all day', at(2)));
+    await ask(engine, say('u1', 'Aki', 'I had noodles for lunch', at(2, 13)));
     const scope = { userId: fixture.conversations.findUserId('discord', 'u1')!, characterId: 'juniper', guildId: 'guild-1' };
     expect(memory.listForUser(scope).map((record) => record.sourceMessageIds)).toHaveLength(3);
 
-    await engine.handle(say('u1', 'Aki', 'Do you remember what my cat is called?', at(20)));
+    await ask(engine, say('u1', 'Aki', 'Do you remember what my cat is called?', at(20)));
     const prompt = lastSystemPrompt();
     expect(prompt).toContain('[2024-05-01] Aki: My cat is called Mochi and she is three\nJuniper Hale: echo: Aki: My cat is called Mochi and she is three');
     const mochi = memory.listForUser(scope).find((record) => record.content.startsWith('Aki: My cat is called Mochi'))!;
     expect(mochi).toMatchObject({ strength: 2, recallCount: 1, lastRecalledAt: at(20).getTime() });
 
-    await engine.handle(say('u2', 'Bo', 'What is the name of Aki’s cat? Mochi?', at(20, 13)));
+    await ask(engine, say('u2', 'Bo', 'What is the name of Aki’s cat? Mochi?', at(20, 13)));
     expect(lastSystemPrompt()).not.toContain('My cat is called Mochi');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { daysBetween, retention, strengthenedStrength } from '../src/memory/forgetting.js';
 import { estimateImportance } from '../src/memory/importance.js';
-import { documentTerms, queryExpression, segmentText, stemWord } from '../src/memory/segment.js';
+import { documentTerms, queryExpression, segmentText, stemWord } from '../src/search/terms.js';
 import { memorySettingsSchema } from '../src/memory/settings.js';
 
 describe('retention R = exp(-t / (c·S))', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../src/core/clock.js';
 import type { Embedder } from '../src/llm/types.js';
 import { createMemory, type Memory } from '../src/memory/memory.js';
-import { segmentText } from '../src/memory/segment.js';
+import { segmentText } from '../src/search/terms.js';
 import { memorySettingsSchema, type MemorySettingsInput } from '../src/memory/settings.js';
 import { ConversationStore } from '../src/store/conversation-store.js';
 import { openDatabase, type SqliteDatabase } from '../src/store/db.js';

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Turn } from '../src/core/engine.js';
+import type { CharacterTurn as Turn } from '../src/engine/engine.js';
+import { createMemoriesProvider } from '../src/engine/providers/memories-provider.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
 import { seededRandom } from '../src/util/seeded-random.js';
 import { makeCharacter } from './helpers/character.js';
@@ -73,7 +74,7 @@ describe('memory scopes never leak', () => {
     const next = seededRandom(20240520); // seeded, so failures replay
     const scopeIds = new Map(scopes.map((scope) => [memory.findScopeId(scope.key)!, scope]));
     expect(scopeIds.size).toBe(scopes.length);
-    const [memoriesProvider] = memory.contextProviders;
+    const memoriesProvider = createMemoriesProvider(memory);
     const character = makeCharacter({ id: 'juniper', name: 'June' });
     let checked = 0;
     for (let round = 0; round < 3; round++) {
@@ -99,7 +100,7 @@ describe('memory scopes never leak', () => {
           character: { ...character, id: scope.key.characterId }, userId: scope.key.userId, conversationId: 1,
           messageId: 1, history: [], locale: 'en-US',
         };
-        for (const item of await memoriesProvider!.collect(turn)) expect(item).toContain(scope.cat);
+        for (const item of await memoriesProvider.collect(turn)) expect(item).toContain(scope.cat);
       }
     }
     expect(checked).toBeGreaterThan(scopes.length * 10);

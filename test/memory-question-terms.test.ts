@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { questionExpression, questionTerms, segmentText } from '../src/memory/segment.js';
+import { questionExpression, questionTerms, segmentText } from '../src/search/terms.js';
 
 describe('questionTerms', () => {
   it('leaves out the scaffolding of an English question about the past', () => {

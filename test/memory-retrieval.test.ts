@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Turn } from '../src/core/engine.js';
-import type { HistoryLine } from '../src/core/prompt.js';
+import type { HistoryLine } from '../src/core/turn.js';
+import type { CharacterTurn as Turn } from '../src/engine/engine.js';
+import { createMemoriesProvider } from '../src/engine/providers/memories-provider.js';
+import { createPortraitProvider } from '../src/engine/providers/portrait-provider.js';
+import { createTurnArchiver } from '../src/engine/turn-archiver.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
-import { MemoryStore } from '../src/store/memory-store.js';
+import { VectorTable } from '../src/store/vector-table.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 
@@ -147,12 +150,12 @@ describe('context providers and the archive listener', () => {
       { scope: aki, kind: 'event', content: 'Aki walked the dog Pochi in the park', occurredAt: at(5, 2) },
       { scope: aki, kind: 'event', content: 'Pochi the dog chewed a shoe', occurredAt: at(5, 3) },
     ]);
-    const [memories] = memory.contextProviders;
+    const memories = createMemoriesProvider(memory);
     const turn = turnFor(aki, 'how is my dog Pochi?', { at: at(5, 20) });
-    const items = await memories!.collect(turn);
+    const items = await memories.collect(turn);
     expect(items).toHaveLength(3);
     expect(items.every((item) => /^\[2024-05-0\d\] /.test(item))).toBe(true);
-    memories!.included!(turn, [0, 2]);
+    memories.included!(turn, [0, 2]);
     const kept = [items[0]!, items[2]!].map((item) => item.slice(13));
     for (const record of memory.listForUser(aki)) {
       const wasKept = kept.includes(record.content);
@@ -166,24 +169,30 @@ describe('context providers and the archive listener', () => {
   });
 
   it('archives a turn with its message ids and importance, and does not recall it for its own message', async () => {
-    const [memories, portrait] = memory.contextProviders;
+    const memories = createMemoriesProvider(memory);
+    const portrait = createPortraitProvider(memory);
     const turn = turnFor(aki, 'My cat is called Mochi and she turns 3 on May 30', { at: at(5, 20), messageId: 41 });
-    await memory.turnListener.onTurnComplete(turn, { text: 'Happy early birthday to Mochi!', messageId: 42 });
+    await createTurnArchiver(memory).onTurnComplete(turn, { text: 'Happy early birthday to Mochi!', messageId: 42 });
+    // Written at once, searchable by text; its vector follows in the background.
     const [archived] = memory.listForUser(aki);
+    const table = fixture.db.prepare(`SELECT table_name AS t FROM embedding_spaces WHERE state = 'active'`).get() as { t: string };
+    expect(fixture.counts(table.t)).toEqual({ memories: 1, text: 1, vectors: 0 });
+    await memory.idle();
+    expect(fixture.counts(table.t)).toEqual({ memories: 1, text: 1, vectors: 1 });
     expect(archived).toMatchObject({
       kind: 'turn', content: 'Aki: My cat is called Mochi and she turns 3 on May 30\nJune: Happy early birthday to Mochi!',
       sourceMessageIds: [41, 42], day: '2024-05-20', occurredAt: at(5, 20),
     });
     expect(archived!.importance).toBeGreaterThan(0.7);
-    expect(await memories!.collect(turn)).toEqual([]);
+    expect(await memories.collect(turn)).toEqual([]);
     const later = turnFor(aki, 'what is my cat called?', { at: at(5, 21), messageId: 50 });
-    expect(await memories!.collect(later)).toEqual([`[2024-05-20] ${archived!.content}`]);
+    expect(await memories.collect(later)).toEqual([`[2024-05-20] ${archived!.content}`]);
 
-    expect(await portrait!.collect(later)).toEqual([]);
+    expect(await portrait.collect(later)).toEqual([]);
     const oldPortrait = await memory.remember({ scope: aki, kind: 'portrait', content: 'Aki: a student, shy', occurredAt: at(5, 1) });
     await memory.supersede(oldPortrait.id, { content: 'Aki: a cat-loving student, warm once at ease', occurredAt: at(5, 10) });
     await memory.remember({ scope: aki, kind: 'self_concept', content: 'To Aki, June is a patient listener', occurredAt: at(5, 10) });
-    expect(await portrait!.collect(later)).toEqual(['Aki: a cat-loving student, warm once at ease', 'To Aki, June is a patient listener']);
+    expect(await portrait.collect(later)).toEqual(['Aki: a cat-loving student, warm once at ease', 'To Aki, June is a patient listener']);
   });
 
   it('forgets a scope entirely — rows, text index and vectors — and cleans up when a user is deleted', async () => {
@@ -215,9 +224,9 @@ describe('vector shortlist', () => {
       })),
     );
     const shortlists: (number | undefined)[] = [];
-    const original = MemoryStore.prototype.vectorCandidates;
-    const spy = vi.spyOn(MemoryStore.prototype, 'vectorCandidates').mockImplementation(function (this: MemoryStore, ...args) {
-      shortlists.push(args[4]);
+    const original = VectorTable.prototype.nearest;
+    const spy = vi.spyOn(VectorTable.prototype, 'nearest').mockImplementation(function (this: VectorTable, ...args) {
+      shortlists.push(args[3]);
       return original.apply(this, args);
     });
     try {

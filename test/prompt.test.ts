@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { PromptBudgets } from '../src/config.js';
 import { loadTranslator } from '../src/core/i18n.js';
-import type { HistoryLine, PromptInput } from '../src/core/prompt.js';
-import { buildPrompt } from '../src/core/prompt.js';
+import type { HistoryLine } from '../src/core/turn.js';
+import type { PromptInput } from '../src/engine/prompt.js';
+import { buildPrompt } from '../src/engine/prompt.js';
+import type { PromptBudgets } from '../src/engine/settings.js';
 import { countTokens, messageOverheadTokens } from '../src/core/tokens.js';
 import { localesDirectory } from '../src/util/paths.js';
 import { makeCharacter } from './helpers/character.js';

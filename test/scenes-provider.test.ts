@@ -13,16 +13,17 @@ import {
   packScenes,
   sceneCost,
   sceneHeadingAllowanceTokens,
-} from '../src/characters/scenes-provider.js';
+} from '../src/engine/providers/scenes-provider.js';
 import { loadConfig } from '../src/config.js';
 import { ManualClock } from '../src/core/clock.js';
-import type { Turn } from '../src/core/engine.js';
 import type { IncomingMessage } from '../src/core/message.js';
-import type { HistoryLine } from '../src/core/prompt.js';
+import type { HistoryLine } from '../src/core/turn.js';
+import type { CharacterTurn as Turn } from '../src/engine/engine.js';
 import { countTokens } from '../src/core/tokens.js';
 import { createBuiltinEmbedder } from '../src/llm/builtin/ngram-embedder.js';
 import type { Embedder } from '../src/llm/types.js';
 import { LlmError } from '../src/llm/types.js';
+import { ask } from './helpers/runtime.js';
 import type { SqliteDatabase } from '../src/store/db.js';
 import { openDatabase } from '../src/store/db.js';
 import { logToFile, logToStderr } from '../src/util/logger.js';
@@ -287,7 +288,7 @@ describe('classic scenes in an engine turn (createApp)', () => {
     const config = loadConfig({ env: { OMOIDE_DATA_DIR: join(directory, 'data') }, cwd: directory });
     const model = new RecordingModel('夏雨:「当然喜欢！」');
     app = await createApp(config, { chatModel: model, embedder, clock: new ManualClock(new Date(Date.UTC(2024, 4, 1))) });
-    const reply = await app.engine.handle(turn(catalog().get('xia')!, '你喜欢猫吗？').message);
+    const reply = await ask(app.engine, turn(catalog().get('xia')!, '你喜欢猫吗？').message);
     // the script-form echo is stripped from the reply
     expect(reply?.text).toBe('当然喜欢！');
     const system = model.requests.at(-1)!.messages[0]!.content;

@@ -1,7 +1,7 @@
 import { renameSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryScopeKey } from '../src/memory/memory.js';
-import { queryExpression } from '../src/memory/segment.js';
+import { queryExpression } from '../src/search/terms.js';
 import { openDatabase } from '../src/store/db.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { createTextSearch, type TextSearch } from '../src/store/text-search.js';

@@ -2,9 +2,11 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryScopeKey } from '../src/memory/memory.js';
 import { openDatabase } from '../src/store/db.js';
-import { MemoryStore, vectorLayout, type MemoryWrite } from '../src/store/memory-store.js';
+import { EmbeddingSpaceStore, vectorLayout } from '../src/store/embedding-space-store.js';
+import { MemoryStore, type MemoryWrite } from '../src/store/memory-store.js';
+import type { VectorTable } from '../src/store/vector-table.js';
 import { seededRandom } from '../src/util/seeded-random.js';
-import { codeBits, cosineWithHalfFloats, fromHalfFloats, simHashCode, toHalfFloats } from '../src/store/vector-code.js';
+import { codeBits, cosineWithHalfFloats, fromHalfFloats, simHashCode, toHalfFloats } from '../src/search/vector-code.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 
 
@@ -99,6 +101,7 @@ describe('vector codes', () => {
 describe('memory vector storage', () => {
   let db: Database.Database;
   let store: MemoryStore;
+  let spaces: EmbeddingSpaceStore;
   let directory: MemoryFixture;
   const dimension = 48;
 
@@ -106,10 +109,11 @@ describe('memory vector storage', () => {
     directory = openMemoryFixture('omoide-vectors-');
     db = directory.db;
     store = new MemoryStore(db);
+    spaces = new EmbeddingSpaceStore(db);
   });
   afterEach(() => directory.close());
 
-  function fill(scopeId: number, vectors: readonly Float32Array[], table: string, kind: 'event' | 'portrait' = 'event') {
+  function fill(scopeId: number, vectors: readonly Float32Array[], table: VectorTable, kind: 'event' | 'portrait' = 'event') {
     const writes: MemoryWrite[] = vectors.map((vector, index) => ({
       memory: {
         scopeId, kind, content: `memory ${scopeId}/${index}`, occurredAt: Date.UTC(2024, 0, 1) + index, day: '2024-01-01',
@@ -122,45 +126,46 @@ describe('memory vector storage', () => {
   }
 
   function space() {
-    const created = store.createSpace('test:random', dimension, Date.UTC(2024, 0, 1));
-    store.activateSpace(created.id);
-    return created;
+    const created = spaces.createSpace('test:random', dimension, Date.UTC(2024, 0, 1));
+    spaces.activateSpace(created.id);
+    const active = spaces.activeSpace()!;
+    return { ...active, table: spaces.vectors(active) };
   }
 
   it('re-scores the SimHash shortlist into the exact cosine order, within the scope only', () => {
-    const { tableName, layout } = space();
+    const { table, layout } = space();
     expect(layout).toBe(vectorLayout);
     const random = seededRandom(3);
     const alice = store.ensureScope(directory.user('alice'), 'juniper', '', 0);
     const bob = store.ensureScope(directory.user('bob'), 'juniper', '', 0);
     const aliceVectors = Array.from({ length: 300 }, () => unitVector(random, dimension));
-    const aliceRows = fill(alice, aliceVectors, tableName);
+    const aliceRows = fill(alice, aliceVectors, table);
     const query = unitVector(random, dimension);
     // Bob holds the query itself: the nearest vector in the table, and never Alice's to see.
-    const [bobsCopy] = fill(bob, [query], tableName);
+    const [bobsCopy] = fill(bob, [query], table);
 
     const exact = aliceRows
       .map((row, index) => ({ id: row.id, distance: 1 - cosine(query, aliceVectors[index]!) }))
       .sort((left, right) => left.distance - right.distance);
-    const everything = store.vectorCandidates(tableName, alice, query, 10, 300);
+    const everything = table.nearest(alice, query, 10, 300);
     expect(everything.map((row) => row.id)).toEqual(exact.slice(0, 10).map((row) => row.id));
     everything.forEach((row, index) => expect(row.distance).toBeCloseTo(exact[index]!.distance, 2));
 
     // A short shortlist still finds the best matches: the codes rank by angle, and the leaders survive it.
-    const quick = store.vectorCandidates(tableName, alice, query, 5, 60);
+    const quick = table.nearest(alice, query, 5, 60);
     expect(quick.map((row) => row.id)).toEqual(exact.slice(0, 5).map((row) => row.id));
-    expect(store.vectorCandidates(tableName, bob, query, 5, 60).map((row) => row.id)).toEqual([bobsCopy!.id]);
+    expect(table.nearest(bob, query, 5, 60).map((row) => row.id)).toEqual([bobsCopy!.id]);
   });
 
   it('leaves portraits and forgotten memories out, and deletes a memory from both vector tables', () => {
-    const { tableName } = space();
+    const { tableName, table } = space();
     const random = seededRandom(4);
     const scope = store.ensureScope(directory.user('carol'), 'juniper', '', 0);
     const query = unitVector(random, dimension);
-    fill(scope, [query], tableName, 'portrait'); // the query itself, but a portrait: never a search result
-    const [forgotten, kept] = fill(scope, [query, unitVector(random, dimension)], tableName);
+    fill(scope, [query], table, 'portrait'); // the query itself, but a portrait: never a search result
+    const [forgotten, kept] = fill(scope, [query, unitVector(random, dimension)], table);
     store.setForgotten([forgotten!.id], Date.UTC(2024, 1, 1));
-    expect(store.vectorCandidates(tableName, scope, query, 5, 50).map((row) => row.id)).toEqual([kept!.id]);
+    expect(table.nearest(scope, query, 5, 50).map((row) => row.id)).toEqual([kept!.id]);
     expect(directory.counts(tableName).vectors).toBe(3);
     store.deleteScope(scope);
     expect(directory.counts(tableName).vectors).toBe(0);
@@ -171,7 +176,7 @@ describe('memory vector storage', () => {
     const plan = db
       .prepare(`EXPLAIN QUERY PLAN SELECT chunk_id, validity, rowids FROM ${tableName}_chunks WHERE partition00 = ?`)
       .all(1) as { detail: string }[];
-    expect(plan.map((step) => step.detail).join(' ')).toContain(`USING INDEX ${tableName}_chunks_by_scope`);
+    expect(plan.map((step) => step.detail).join(' ')).toContain(`USING INDEX ${tableName}_chunks_by_partition`);
   });
 });
 
@@ -194,11 +199,14 @@ describe('upgrading the vector layout', () => {
       })),
     );
     await first.close();
-    // A database written before layouts existed: schema version 40, no layout column.
-    fixture.db.exec(`ALTER TABLE embedding_spaces DROP COLUMN layout; PRAGMA user_version = 40;`);
+    // A database written before layouts existed: schema version 40, no layout column (nor what came after it).
+    fixture.db.exec(`
+      ALTER TABLE embedding_spaces DROP COLUMN layout;
+      DROP TRIGGER memories_backlog_cleanup; DROP TABLE memory_vector_backlog;
+      PRAGMA user_version = 40;`);
     fixture.db.close();
     fixture.db = openDatabase(fixture.path);
-    expect(new MemoryStore(fixture.db).activeSpace()).toMatchObject({ layout: 1, state: 'active' });
+    expect(new EmbeddingSpaceStore(fixture.db).activeSpace()).toMatchObject({ layout: 1, state: 'active' });
 
     const memory = fixture.memory(embedder);
     const report = await memory.ensureEmbeddingSpace();

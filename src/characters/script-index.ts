@@ -11,7 +11,7 @@ import { OmoideError } from '../core/errors.js';
 import { countTokens } from '../core/tokens.js';
 import type { Embedder } from '../llm/types.js';
 import { LlmError } from '../llm/types.js';
-import { queryExpression, scopePrefix, segmentText } from '../memory/segment.js';
+import { queryExpression, scopePrefix, segmentText } from '../search/terms.js';
 import type { SqliteDatabase } from '../store/db.js';
 import type { ScriptChunkWrite, ScriptIndexState } from '../store/script-store.js';
 import { ScriptStore } from '../store/script-store.js';

@@ -10,12 +10,13 @@ import type { ImportResult } from '../characters/import/import-character.js';
 import { importCharacter } from '../characters/import/import-character.js';
 import { loadConfig } from '../config.js';
 import { InputError, OmoideError } from '../core/errors.js';
+import { platformNames } from '../core/message.js';
 import { importMemoryBank } from '../memory/import/memorybank-import.js';
 import { createLogger, logToFile, setLogLevel } from '../util/logger.js';
 import { createProgress, reembedProgressBar } from '../util/progress.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runService } from '../main.js';
+import { runService, runtimeFor } from '../main.js';
 
 interface GlobalOptions {
   config?: string;
@@ -41,6 +42,11 @@ function describeExtras(character: Character, catalog: CharacterCatalog | null):
   if (entries > 0) parts.push(`lorebook ${entries} ${entries === 1 ? 'entry' : 'entries'}`);
   if (character.script) parts.push(`script ${character.script.chunkCount} ${character.script.chunkCount === 1 ? 'chunk' : 'chunks'}`);
   return parts.length > 0 ? `, ${parts.join(', ')}` : '';
+}
+
+/** --platform, by the name each platform has everywhere (what the live adapters store people under). */
+function platformOption(description: string): Option {
+  return new Option('--platform <platform>', description).choices([...platformNames]).default(consolePlatform);
 }
 
 export function buildCli(): Command {
@@ -78,6 +84,7 @@ export function buildCli(): Command {
           throw new OmoideError(`unknown character "${options.character}"; available: ${app.characters.list().map((c) => c.id).join(', ')}`);
         }
         await runConsoleChat({
+          runtime: runtimeFor(app, 'console', { cooldownMs: 0 }),
           engine: app.engine,
           characters: app.characters,
           translator: app.translator,
@@ -169,12 +176,9 @@ export function buildCli(): Command {
     .argument('<file>', 'the file to import')
     .addOption(new Option('--format <format>', 'the file format').choices(['memorybank']).default('memorybank'))
     .requiredOption('--character <id>', 'the character who had these conversations')
-    .option('--platform <platform>', 'where the people live: console (the terminal), discord or qq', consolePlatform)
+    .addOption(platformOption('where the people live: console (the terminal), discord or qq'))
     .option('--guild <id>', 'their Discord server or QQ group')
     .action(async (file: string, options: { format: 'memorybank'; character: string; platform: string; guild?: string }) => {
-      if (!['console', 'discord', 'qq'].includes(options.platform)) {
-        throw new InputError(`--platform must be console, discord or qq, got "${options.platform}"`);
-      }
       const config = configFrom(program.opts<GlobalOptions>());
       const app = await createApp(config, { onReembedProgress: reembedProgressBar() });
       const progress = createProgress('embedding', 'memories');
@@ -214,7 +218,7 @@ export function buildCli(): Command {
     .description("write one person's memories as JSON (to stdout, or --out)")
     .requiredOption('--user <name>', 'the person: their terminal name, or their platform user id with --platform')
     .option('--character <id>', 'only what this character remembers')
-    .option('--platform <platform>', 'console (the terminal), discord or qq', consolePlatform)
+    .addOption(platformOption('console (the terminal), discord or qq'))
     .option('--out <file>', 'the file to write (default: stdout)')
     .action(async (options: { user: string; character?: string; platform: string; out?: string }) => {
       const config = configFrom(program.opts<GlobalOptions>());
@@ -244,7 +248,7 @@ export function buildCli(): Command {
     .command('consolidate')
     .description('consolidate memories now: summaries, portraits, self-concept, forgetting (what the schedule does)')
     .option('--user <name>', 'only this person: their terminal name, or their platform user id with --platform')
-    .option('--platform <platform>', 'the platform of --user: console, discord or qq', consolePlatform)
+    .addOption(platformOption('the platform of --user: console, discord or qq'))
     .option('--character <id>', 'only what this character remembers')
     .option('--retry-failed', 'give jobs that failed or were skipped a fresh set of tries')
     .action(async (options: { user?: string; platform: string; character?: string; retryFailed?: boolean }) => {

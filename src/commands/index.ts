@@ -5,7 +5,7 @@
  */
 import type { CharacterCatalog } from '../characters/catalog.js';
 import type { CommandHandler } from '../core/commands.js';
-import type { Engine } from '../core/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { OmoideError } from '../core/errors.js';
 import type { Translator } from '../core/i18n.js';
 import type { Logger } from '../util/logger.js';
@@ -17,8 +17,8 @@ import {
   createMemoryCommand,
   memoryDefinition,
   type ConsolidateFunction,
-  type MemoryScopeSetting,
 } from './memory-command.js';
+import type { MemoryScopeMode } from '../memory/scope-keys.js';
 import { personaDefinition, runPersonaCommand } from './persona-command.js';
 import type { PersonEraser } from '../memory/erase-person.js';
 
@@ -29,7 +29,7 @@ export interface CommandDependencies {
   readonly memory: Memory;
   readonly store: ConversationStore;
   /** The `memory.scope` setting (config.memory.scope): which guilds a person's `forget-me` reaches. */
-  readonly memoryScope: MemoryScopeSetting;
+  readonly memoryScope: MemoryScopeMode;
   /** Runs due consolidation jobs for one character and guild, optionally one user (`/memory consolidate [user]`); absent: not available. */
   readonly consolidate?: ConsolidateFunction;
   /** Erases a person's memories and dialogue of a scope (`/memory forget-me`, `forget-user`). */

@@ -6,13 +6,13 @@
  */
 import { randomInt } from 'node:crypto';
 import type { CommandDefinition, CommandInvocation, CommandResult } from '../core/commands.js';
-import type { Engine } from '../core/engine.js';
-import type { Memory, MemoryScopeKey } from '../memory/memory.js';
+import type { Engine } from '../engine/engine.js';
+import type { Memory } from '../memory/memory.js';
+import { scopeKeys, type MemoryScopeKey, type MemoryScopeMode } from '../memory/scope-keys.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { MemoryRecord } from '../store/memory-store.js';
 import type { CommandContext } from './command-context.js';
 import type { PersonEraser } from '../memory/erase-person.js';
-import type { MemorySettings } from '../memory/settings.js';
 
 export interface ConsolidationCounts {
   readonly jobs: number;
@@ -27,15 +27,13 @@ export interface ConsolidationCounts {
  */
 export type ConsolidateFunction = (scope: { characterId: string; guildId: string | null; userId?: number }) => Promise<ConsolidationCounts>;
 
-/** The `memory.scope` setting: whether memory is kept per guild or follows a user across guilds. */
-export type MemoryScopeSetting = MemorySettings['scope'];
 
 export interface MemoryCommandDependencies {
   readonly engine: Engine;
   readonly memory: Memory;
   readonly store: ConversationStore;
   /** Decides which dialogue `forget-me` erases (this guild's, or every guild's when memory is global). */
-  readonly memoryScope: MemoryScopeSetting;
+  readonly memoryScope: MemoryScopeMode;
   readonly consolidate?: ConsolidateFunction;
   /** Erases a person's memories and dialogue of a scope in one transaction (src/memory/erase-person.ts). */
   readonly erase: PersonEraser;
@@ -118,9 +116,6 @@ function newCode(): string {
 export function createMemoryCommand(dependencies: MemoryCommandDependencies): MemoryCommand {
   const { engine, memory, store } = dependencies;
   const global = dependencies.memoryScope === 'global';
-  /** The guild a scope's rows are kept under: '' outside guilds, and '' everywhere when memory is global. */
-  const guildKeyOf = (scope: MemoryScopeKey) => (global ? '' : (scope.guildId ?? ''));
-  // Dialogue first: a crash between the two leaves the memory scope, so forget-me can still be run again to finish.
   /** Pending forget-me codes by platform user and scope. */
   const pendingCodes = new Map<string, { code: string; expiresAt: number }>();
 
@@ -135,7 +130,7 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
   };
 
   const codeKey = (invocation: CommandInvocation, scope: MemoryScopeKey) =>
-    JSON.stringify([invocation.platform, scope.userId, scope.characterId, guildKeyOf(scope)]);
+    JSON.stringify([invocation.platform, scope.userId, scope.characterId, scopeKeys(dependencies.memoryScope, scope).guildKey]);
 
   const prune = (now: number) => {
     for (const [key, pending] of pendingCodes) if (pending.expiresAt <= now) pendingCodes.delete(key);

@@ -2,7 +2,7 @@
 import type { CharacterCatalog } from '../characters/catalog.js';
 import type { Character } from '../characters/character.js';
 import type { CommandDefinition, CommandInvocation, CommandResult } from '../core/commands.js';
-import type { Engine } from '../core/engine.js';
+import type { Engine } from '../engine/engine.js';
 import type { CommandContext } from './command-context.js';
 
 export const personaDefinition: CommandDefinition = {

@@ -19,12 +19,13 @@ import { OmoideError } from '../core/errors.js';
 import type { ChatMessage, ChatModel } from '../llm/types.js';
 import { dayInTimeZone } from '../memory/date-query.js';
 import { daysBetween, retention } from '../memory/forgetting.js';
-import type { Memory, MemoryDraft, MemoryScopeKey, PreparedWrite } from '../memory/memory.js';
+import type { Memory, MemoryDraft, PreparedWrite } from '../memory/memory.js';
+import { guildKeyOf, scopeKeys, type MemoryScopeKey } from '../memory/scope-keys.js';
 import type { MemorySettings } from '../memory/settings.js';
 import type { ConversationStore, ScopeMessage } from '../store/conversation-store.js';
 import type { SqliteDatabase } from '../store/db.js';
 import { JobStore, type JobKind, type JobRecord, type JobScope, type JobState } from '../store/job-store.js';
-import { MemoryStore, type MemoryRecord } from '../store/memory-store.js';
+import type { MemoryRecord } from '../store/memory-store.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import {
   MalformedAnswerError,
@@ -126,26 +127,23 @@ export function createConsolidator(options: ConsolidatorOptions): Consolidator {
   const { db, memory, store, chatModel, characters, settings, memorySettings, clock } = options;
   const logger = options.logger ?? createLogger('jobs:consolidate');
   const jobs = new JobStore(db);
-  const memories = new MemoryStore(db);
   const limiter = createRateLimiter(settings.requestsPerMinute);
   const idleMs = settings.sessionIdleHours * hourMs;
   const timeZone = memorySettings.timezone;
   const global = memorySettings.scope === 'global';
   let queue: Promise<unknown> = Promise.resolve();
 
-  const guildKeyOf = (guildId: string | null): string => (global ? '' : (guildId ?? ''));
+  const guildKey = (guildId: string | null): string => guildKeyOf(memorySettings.scope, guildId);
   const memoryScopeOf = (scope: JobScope): MemoryScopeKey => ({
     userId: scope.userId, characterId: scope.characterId, guildId: scope.guildKey === '' ? null : scope.guildKey,
   });
-  const dialogueScopeOf = (scope: JobScope) => ({
-    userId: scope.userId, characterId: scope.characterId, guildId: global ? null : scope.guildKey,
-  });
+  const dialogueScopeOf = (scope: JobScope) => scopeKeys(memorySettings.scope, memoryScopeOf(scope)).dialogue;
   const scopeKey = (scope: JobScope) => `${scope.userId}\u0000${scope.characterId}\u0000${scope.guildKey}`;
 
   function matches(scope: JobScope, run: RunDueOptions): boolean {
     if (run.userId !== undefined && scope.userId !== run.userId) return false;
     if (run.characterId !== undefined && scope.characterId !== run.characterId) return false;
-    if (run.guildId !== undefined && !global && scope.guildKey !== guildKeyOf(run.guildId)) return false;
+    if (run.guildId !== undefined && !global && scope.guildKey !== guildKey(run.guildId)) return false;
     return true;
   }
 
@@ -155,7 +153,7 @@ export function createConsolidator(options: ConsolidatorOptions): Consolidator {
     let planned = 0;
     const scopes = new Map<string, JobScope & { lastMessageId: number }>();
     for (const activity of store.dialogueScopesWithMessagesAfter(0)) {
-      const scope = { userId: activity.userId, characterId: activity.characterId, guildKey: guildKeyOf(activity.guildId) };
+      const scope = { userId: activity.userId, characterId: activity.characterId, guildKey: guildKey(activity.guildId) };
       if (!matches(scope, run)) continue;
       const key = scopeKey(scope);
       const known = scopes.get(key);
@@ -262,13 +260,12 @@ export function createConsolidator(options: ConsolidatorOptions): Consolidator {
   /** A memory that is still the current version (not superseded, not forgotten), or null. */
   function current(id: number | undefined): MemoryRecord | null {
     if (id === undefined) return null;
-    const record = memories.get(id);
+    const record = memory.get(id);
     return record && record.supersededBy === null && record.forgottenAt === null ? record : null;
   }
 
   function latestOfKind(scope: JobScope, kind: 'portrait' | 'self_concept'): MemoryRecord | null {
-    const scopeId = memory.findScopeId(memoryScopeOf(scope));
-    return scopeId === null ? null : memories.latestOfKind(scopeId, kind);
+    return memory.latestOfKind(memoryScopeOf(scope), kind);
   }
 
   function jobMessages(job: JobRecord): ScopeMessage[] {
@@ -300,8 +297,7 @@ export function createConsolidator(options: ConsolidatorOptions): Consolidator {
     const messages = jobMessages(job);
     if (messages.length === 0) return commit(job, owner, []);
     const context = dialogueContext(messages, character);
-    const scopeId = memory.findScopeId(memoryScopeOf(job));
-    const knownFacts = scopeId === null ? [] : memories.list(scopeId, { kinds: ['fact'], limit: 60 });
+    const knownFacts = memory.listForUser(memoryScopeOf(job), { kinds: ['fact'], limit: 60 });
     const earlier = current(jobs.latestDoneOfDay('summary', job, job.day ?? '', job.id)?.resultMemoryIds[0]);
     const rolling = context.truncated && job.sessionStartId !== null
       ? current(jobs.latestDoneInSession('rolling', job, job.sessionStartId, (job.toMessageId ?? 0) + 1)?.resultMemoryIds[0])
@@ -426,7 +422,7 @@ export function createConsolidator(options: ConsolidatorOptions): Consolidator {
     const filter = {
       ...(runOptions.userId !== undefined ? { userId: runOptions.userId } : {}),
       ...(runOptions.characterId !== undefined ? { characterId: runOptions.characterId } : {}),
-      ...(runOptions.guildId !== undefined && !global ? { guildKey: guildKeyOf(runOptions.guildId) } : {}),
+      ...(runOptions.guildId !== undefined && !global ? { guildKey: guildKey(runOptions.guildId) } : {}),
     };
     if (runOptions.retryFailed) jobs.retryFailed(filter);
     const planned = plan(runOptions, now);

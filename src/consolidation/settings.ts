@@ -4,13 +4,7 @@
  */
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
-import { isValidTimeZone } from '../memory/date-query.js';
-
-const positiveInt = z.number().int().positive();
-
-function systemTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
+import { positiveInt, timeZoneSchema } from '../util/schema.js';
 
 export const consolidationSettingsSchema = z
   .object({
@@ -22,10 +16,7 @@ export const consolidationSettingsSchema = z
       .refine((value) => isValidCron(value), { message: 'a cron expression such as "*/15 * * * *"' })
       .default('*/15 * * * *'),
     /** IANA timezone the schedule is read in */
-    timezone: z
-      .string()
-      .refine(isValidTimeZone, { message: 'an IANA timezone such as "Asia/Shanghai" or "UTC"' })
-      .default(systemTimeZone),
+    timezone: timeZoneSchema,
     /** a conversation's session closes after this many hours without a message */
     sessionIdleHours: z.number().positive().max(24 * 30).default(6),
     /** LLM requests in flight at once (one scope's jobs always run one after another) */

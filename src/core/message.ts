@@ -3,8 +3,9 @@
  * IncomingMessage and encodes the engine's reply back; the engine never sees a platform type.
  */
 
-/** Platform names as stored in the database. Adapters may add their own. */
-export type PlatformName = 'console' | 'discord' | 'onebot' | (string & {});
+/** The platforms omoide speaks on, by the one name each has in the database, in config and on the command line. */
+export const platformNames = ['console', 'discord', 'qq'] as const;
+export type PlatformName = (typeof platformNames)[number];
 
 export interface Author {
   /** The platform's own user id (a Discord snowflake, a QQ number, a console user name). */
@@ -31,10 +32,13 @@ export interface QuotedMessage {
 }
 
 export interface IncomingMessage {
-  readonly platform: PlatformName;
+  /** One of platformNames; a test or a bench may use a name of its own. */
+  readonly platform: PlatformName | (string & {});
   /** Discord guild or QQ group; null in a DM or the terminal. */
   readonly guildId: string | null;
   readonly channelId: string;
+  /** The channel a thread belongs to (Discord threads and forum posts); absent or null elsewhere. */
+  readonly parentChannelId?: string | null;
   /** The platform's id for this message, kept so replies can quote it and memories can cite it. */
   readonly messageId: string;
   readonly author: Author;
@@ -51,7 +55,7 @@ export function isAddressed(message: IncomingMessage): boolean {
   return mentioned || repliedToBot || direct;
 }
 
-/** What the engine hands back to an adapter for one incoming message. */
+/** The engine's answer to one incoming message, which the adapter runtime delivers. */
 export interface EngineReply {
   readonly characterId: string;
   readonly characterName: string;
@@ -59,13 +63,4 @@ export interface EngineReply {
   /** Set when the LLM failed for good: `text` is then the localized apology and this says why. */
   readonly failure: { readonly kind: string; readonly reason: string } | null;
   readonly locale: string;
-}
-
-/** The one entry point adapters call per incoming message (the engine implements it). */
-export interface MessageHandler {
-  /**
-   * Resolves to the reply, or null when the message is not for the bot (it may still be kept as group context).
-   * `onTyping` is called once generation starts so adapters can show a typing indicator.
-   */
-  handle(message: IncomingMessage, options?: { signal?: AbortSignal; onTyping?: () => void }): Promise<EngineReply | null>;
 }

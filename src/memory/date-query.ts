@@ -59,16 +59,6 @@ function wallClockAsUtc(instant: number, timeZone: string): number {
   return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) + (instant % 1000);
 }
 
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    // Intl signals an unknown zone only by throwing a RangeError
-    return false;
-  }
-}
-
 function toUtcMs(day: string): number {
   const [year, month, date] = day.split('-').map(Number);
   return Date.UTC(year!, month! - 1, date!);

@@ -6,8 +6,8 @@
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { SqliteDatabase } from '../store/db.js';
 import { JobStore } from '../store/job-store.js';
-import type { Memory, MemoryScopeKey } from './memory.js';
-import type { MemorySettings } from './settings.js';
+import type { Memory } from './memory.js';
+import { scopeKeys, type MemoryScopeKey, type MemoryScopeMode } from './scope-keys.js';
 
 export interface ErasedPerson {
   readonly memories: number;
@@ -21,18 +21,17 @@ export interface PersonEraserOptions {
   readonly memory: Memory;
   readonly store: ConversationStore;
   /** per-guild: the dialogue of that guild (or DMs); global: of every guild, as memory follows the person there */
-  readonly memoryScope: MemorySettings['scope'];
+  readonly memoryScope: MemoryScopeMode;
 }
 
 export function createPersonEraser(options: PersonEraserOptions): PersonEraser {
   const { db, memory, store } = options;
   const jobs = new JobStore(db);
-  const global = options.memoryScope === 'global';
   return (scope) =>
     db.transaction(() => {
-      const guildKey = global ? '' : (scope.guildId ?? '');
+      const { guildKey, dialogue } = scopeKeys(options.memoryScope, scope);
       const memories = memory.forgetUser(scope);
-      const messages = store.deleteDialogueOfScope({ userId: scope.userId, characterId: scope.characterId, guildId: global ? null : guildKey });
+      const messages = store.deleteDialogueOfScope(dialogue);
       jobs.deleteScope(scope.userId, scope.characterId, guildKey);
       return { memories, messages };
     })();

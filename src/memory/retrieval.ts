@@ -20,14 +20,17 @@
  * self-concepts (their own section), memories made from the current message, turns already in the prompt's history,
  * and near-duplicates of a better-ranked result.
  */
-import type { HistoryLine } from '../core/prompt.js';
+import type { HistoryLine } from '../core/turn.js';
 import type { Embedder } from '../llm/types.js';
+import { reciprocalRank } from '../search/fusion.js';
+import { bigramSet, jaccard } from '../search/similarity.js';
+import { questionExpression } from '../search/terms.js';
 import type { MemoryRecord, MemoryStore } from '../store/memory-store.js';
 import type { TextSearch } from '../store/text-search.js';
+import type { VectorTable } from '../store/vector-table.js';
 import type { Logger } from '../util/logger.js';
 import { parseDateQuery, type DayRange } from './date-query.js';
 import { daysBetween, retention } from './forgetting.js';
-import { questionExpression } from './segment.js';
 import type { MemorySettings } from './settings.js';
 
 export interface RetrievalContext {
@@ -36,8 +39,8 @@ export interface RetrievalContext {
   readonly textSearch: TextSearch;
   readonly embedder: Embedder;
   readonly settings: MemorySettings;
-  /** The vec0 table to search, or null when no active space matches the embedder (then BM25 alone). */
-  readonly vectorTable: () => string | null;
+  /** The vectors to search, or null when no active space matches the embedder (then BM25 alone). */
+  readonly vectors: () => VectorTable | null;
   readonly logger: Logger;
 }
 
@@ -106,26 +109,6 @@ function dot(left: Float32Array, right: Float32Array): number {
   return sum;
 }
 
-function bigrams(text: string): Set<string> {
-  const characters = Array.from(text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ''));
-  const set = new Set<string>();
-  if (characters.length === 1) set.add(characters[0]!);
-  for (let index = 0; index + 1 < characters.length; index++) set.add(characters[index]! + characters[index + 1]!);
-  return set;
-}
-
-/** Jaccard similarity of character bigrams; 1 for texts equal up to case, spacing and punctuation. */
-export function textSimilarity(left: string, right: string): number {
-  return jaccard(bigrams(left), bigrams(right));
-}
-
-function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
-  if (a.size === 0 && b.size === 0) return 1;
-  let shared = 0;
-  for (const gram of a) if (b.has(gram)) shared++;
-  return shared / (a.size + b.size - shared);
-}
-
 /** The archived form of each (user line, reply) pair in the history, to recognise turns already in the prompt. */
 function historyTurns(history: readonly HistoryLine[], maxChars: number): Set<string> {
   const turns = new Set<string>();
@@ -162,7 +145,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
   const options = settings.retrieval;
   const limit = request.limit ?? options.limit;
   const dateRange = request.dateAware === false ? null : parseDateQuery(request.query, request.now, settings.timezone);
-  const table = context.vectorTable();
+  const table = context.vectors();
   const match = questionExpression(request.scopeId, request.query);
 
   // A precise date narrows the search to its days; a vague one ("a few days ago") only favours them.
@@ -190,7 +173,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
 
   if (narrowedToRange) {
     if (table && queryVector) {
-      const vectors = store.vectorsOf(table, rangeIds);
+      const vectors = table.vectorsOf(rangeIds);
       const bySimilarity = [...vectors].map(([id, vector]) => ({ id, similarity: dot(queryVector, vector) }));
       bySimilarity.sort((left, right) => right.similarity - left.similarity);
       bySimilarity.slice(0, options.candidates).forEach(({ id, similarity }, index) => {
@@ -212,7 +195,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
     lists++;
   } else {
     if (table && queryVector) {
-      const nearest = store.vectorCandidates(table, request.scopeId, queryVector, options.candidates * 2, options.vectorShortlist).slice(0, options.candidates);
+      const nearest = table.nearest(request.scopeId, queryVector, options.candidates * 2, options.vectorShortlist).slice(0, options.candidates);
       nearest.forEach(({ id, distance }, index) => {
         Object.assign(entry(id), { vectorRank: index + 1, similarity: 1 - distance });
       });
@@ -233,7 +216,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
 
   const excluded = new Set(request.excludeMessageIds ?? []);
   const inHistory = historyTurns(request.history ?? [], settings.maxMemoryChars);
-  const best = lists / (options.rrfK + 1);
+  const best = lists * reciprocalRank(1, options.rrfK);
   const ranked: RankedMemory[] = [];
   for (const record of store.getMany([...candidates.keys()])) {
     // Every list is already bound to the scope; this re-check makes a leak impossible even through a future bug.
@@ -242,7 +225,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
     if (record.kind === 'turn' && inHistory.has(record.content)) continue;
     const candidate = candidates.get(record.id)!;
     const fused = [candidate.vectorRank, candidate.textRank, candidate.extraRank].reduce<number>(
-      (sum, rank) => (rank === null ? sum : sum + 1 / (options.rrfK + rank)),
+      (sum, rank) => (rank === null ? sum : sum + reciprocalRank(rank, options.rrfK)),
       0,
     );
     const relevance = best > 0 ? fused / best : 0;
@@ -265,7 +248,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
   const chosenGrams: Set<string>[] = [];
   for (const item of ranked) {
     if (chosen.length >= limit) break;
-    const grams = bigrams(item.record.content);
+    const grams = bigramSet(item.record.content);
     if (chosenGrams.some((kept) => jaccard(kept, grams) >= options.duplicateSimilarity)) continue;
     chosen.push(item);
     chosenGrams.push(grams);

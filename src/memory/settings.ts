@@ -3,17 +3,11 @@
  * so every field has a default and an empty config is valid.
  */
 import { z } from 'zod';
-import { isValidTimeZone } from './date-query.js';
+import { positiveInt, positiveNumber, timeZoneSchema } from '../util/schema.js';
 
 export { memoryKinds, type MemoryKind } from '../store/memory-store.js';
 
-const positiveInt = z.number().int().positive();
-const positiveNumber = z.number().positive();
 const unit = z.number().min(0).max(1);
-
-function systemTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
 
 export const embedderSettingsSchema = z
   .object({
@@ -96,10 +90,7 @@ export const memorySettingsSchema = z
     /** per-guild: a user's memories stay in the server they were made in; global: they follow the user everywhere */
     scope: z.enum(['per-guild', 'global']).default('per-guild'),
     /** IANA timezone for memory days and date questions; defaults to the system's */
-    timezone: z
-      .string()
-      .refine(isValidTimeZone, { message: 'an IANA timezone such as "Asia/Shanghai" or "UTC"' })
-      .default(systemTimeZone),
+    timezone: timeZoneSchema,
     embedder: embedderSettingsSchema.prefault({}),
     retrieval: retrievalSettingsSchema.prefault({}),
     decay: decaySettingsSchema.prefault({}),

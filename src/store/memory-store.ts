@@ -1,19 +1,15 @@
 /**
- * Long-term memory rows, their text index and their vectors. All memory SQL lives here; statements are prepared
- * once (per vector table for the run-time vec0 tables). Each logical write is one synchronous transaction that
- * writes the row, its memory_text terms and its vector together, so a failure leaves none of them behind. Callers
- * compute embeddings and terms before calling (async work never happens inside a transaction).
+ * Long-term memory rows, their scopes and their text index. All memory SQL lives here (the vector tables of the
+ * embedding spaces are embedding-space-store.ts); statements are prepared once. Each logical write is one synchronous
+ * transaction that writes the row, its memory_text terms and its vector together, so a failure leaves none of them
+ * behind. Callers compute embeddings and terms before calling (async work never happens inside a transaction).
  *
- * Vectors, per embedding space: a vec0 table `memory_vectors_<space id>` partitioned by scope id, holding each
- * vector's SimHash code, and a plain table `memory_vectors_<space id>_half` with the vectors in half floats (both
- * made by vector-code.ts). A search shortlists by Hamming distance over the scope's codes, then orders the
- * shortlist by cosine similarity with the stored vectors.
- * vec0 rowid = memories.id; rowids and partition keys are bound as BigInt, as vec0 requires.
+ * A memory written without its vector (an archived turn, embedded in the background) is listed in
+ * memory_vector_backlog until its vector is written, so a crash or an embedder outage only delays it.
  */
-import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
 import type { SqliteDatabase } from './db.js';
-import { codeBits, cosineWithHalfFloats, fromHalfFloats, simHashCode, toHalfFloats } from './vector-code.js';
+import type { VectorTable } from './vector-table.js';
 
 export const memoryKinds = ['turn', 'event', 'fact', 'daily_summary', 'portrait', 'self_concept'] as const;
 export type MemoryKind = (typeof memoryKinds)[number];
@@ -49,11 +45,18 @@ export interface NewMemory {
   readonly createdAt: number;
 }
 
-/** A row to write: the memory, its pre-segmented text terms, and its vector in the given space's table (or none). */
+/** A row to write: the memory, its pre-segmented text terms, and its vector (null: embedded later, from the backlog). */
 export interface MemoryWrite {
   readonly memory: NewMemory;
   readonly terms: string;
   readonly vector: Float32Array | null;
+}
+
+/** What embedding a memory needs. */
+export interface MemoryText {
+  readonly id: number;
+  readonly scopeId: number;
+  readonly content: string;
 }
 
 export interface MemoryScopeRow {
@@ -61,24 +64,6 @@ export interface MemoryScopeRow {
   readonly userId: number;
   readonly characterId: string;
   readonly guildId: string;
-  readonly createdAt: number;
-}
-
-export type EmbeddingSpaceState = 'building' | 'active' | 'retired';
-
-/**
- * How a space's vectors are stored. 1: one vec0 float column searched by cosine. 2: SimHash codes + half floats. A
- * space of an older layout is rebuilt like one of another embedder (memory.ts re-embeds, then switches atomically).
- */
-export const vectorLayout = 2;
-
-export interface EmbeddingSpace {
-  readonly id: number;
-  readonly embedderId: string;
-  readonly dimension: number;
-  readonly layout: number;
-  readonly tableName: string;
-  readonly state: EmbeddingSpaceState;
   readonly createdAt: number;
 }
 
@@ -112,33 +97,16 @@ interface MemoryRow {
   created_at: number;
 }
 
-interface SpaceRow {
-  id: number;
-  embedder_id: string;
-  dimension: number;
-  layout: number;
-  table_name: string;
-  state: EmbeddingSpaceState;
-  created_at: number;
-}
-
-interface VectorStatements {
-  /** the space's vector length: the code column would take a vector of another length without complaint */
-  readonly dimension: number;
-  readonly insertCode: Statement<[bigint, bigint, Uint8Array]>;
-  readonly insertHalf: Statement<[number, Uint8Array]>;
-  readonly exists: Statement<[number], { memory_id: number }>;
-  readonly get: Statement<[number], { embedding: Buffer }>;
-  readonly shortlist: Statement<[Uint8Array, number, bigint, number], { id: number; embedding: Buffer }>;
-}
-
 const memoryColumns = `id, scope_id, kind, content, occurred_at, day, importance, strength, last_recalled_at, recall_count,
   source_message_ids, superseded_by, forgotten_at, created_at`;
 
-/** What retrieval may return: current (not superseded), not forgotten, and not the portrait section's kinds. */
-const recallable = `m.superseded_by IS NULL AND m.forgotten_at IS NULL AND m.kind NOT IN ('portrait', 'self_concept')`;
-
-const vectorTablePattern = /^memory_vectors_\d+$/;
+/**
+ * What retrieval may return, as a condition on the memories row aliased `alias`: current (not superseded), not
+ * forgotten, and not the portrait section's kinds.
+ */
+export function recallable(alias: string): string {
+  return `${alias}.superseded_by IS NULL AND ${alias}.forgotten_at IS NULL AND ${alias}.kind NOT IN ('portrait', 'self_concept')`;
+}
 
 function parseSourceIds(json: string, id: number): number[] {
   const parsed: unknown = JSON.parse(json);
@@ -167,25 +135,7 @@ function toRecord(row: MemoryRow): MemoryRecord {
   };
 }
 
-function toSpace(row: SpaceRow): EmbeddingSpace {
-  return {
-    id: row.id,
-    embedderId: row.embedder_id,
-    dimension: row.dimension,
-    layout: row.layout,
-    tableName: row.table_name,
-    state: row.state,
-    createdAt: row.created_at,
-  };
-}
-
-function checkTableName(tableName: string): string {
-  if (!vectorTablePattern.test(tableName)) throw new StoreError(`"${tableName}" is not a memory vector table`);
-  return tableName;
-}
-
 export class MemoryStore {
-  private readonly vectorStatements = new Map<string, VectorStatements>();
   private readonly upsertScopeStatement;
   private readonly findScopeStatement;
   private readonly scopesOfUserStatement;
@@ -202,15 +152,13 @@ export class MemoryStore {
   private readonly setForgottenStatement;
   private readonly deleteScopeMemoriesStatement;
   private readonly deleteScopeStatement;
-  private readonly spacesStatement;
-  private readonly insertSpaceStatement;
-  private readonly setSpaceStateStatement;
-  private readonly setSpaceTableStatement;
-  private readonly deleteSpaceStatement;
   private readonly countMemoriesStatement;
   private readonly countMemoriesUpToStatement;
   private readonly memoriesAfterStatement;
   private readonly memoryExistsStatement;
+  private readonly addBacklogStatement;
+  private readonly backlogStatement;
+  private readonly clearBacklogStatement;
 
   constructor(private readonly db: SqliteDatabase) {
     this.upsertScopeStatement = db.prepare<[number, string, string, number], { id: number }>(`
@@ -239,16 +187,16 @@ export class MemoryStore {
     this.textSearchStatement = db.prepare<[string, number, number], { id: number; score: number }>(`
       SELECT m.id AS id, bm25(memory_text) AS score
       FROM memory_text JOIN memories m ON m.id = memory_text.rowid
-      WHERE memory_text MATCH ? AND m.scope_id = ? AND ${recallable}
+      WHERE memory_text MATCH ? AND m.scope_id = ? AND ${recallable('m')}
       ORDER BY score LIMIT ?`);
     this.textSearchInRangeStatement = db.prepare<[string, number, string, string, number], { id: number; score: number }>(`
       SELECT m.id AS id, bm25(memory_text) AS score
       FROM memory_text JOIN memories m ON m.id = memory_text.rowid
-      WHERE memory_text MATCH ? AND m.scope_id = ? AND m.day BETWEEN ? AND ? AND ${recallable}
+      WHERE memory_text MATCH ? AND m.scope_id = ? AND m.day BETWEEN ? AND ? AND ${recallable('m')}
       ORDER BY score LIMIT ?`);
     this.rangeIdsStatement = db.prepare<[number, string, string, number], { id: number }>(`
       SELECT m.id AS id FROM memories m
-      WHERE m.scope_id = ? AND m.day BETWEEN ? AND ? AND ${recallable}
+      WHERE m.scope_id = ? AND m.day BETWEEN ? AND ? AND ${recallable('m')}
       ORDER BY m.occurred_at DESC, m.id DESC LIMIT ?`);
     this.strengthenStatement = db.prepare<[number, number]>(`
       UPDATE memories SET strength = strength + 1, last_recalled_at = ?, recall_count = recall_count + 1 WHERE id = ?`);
@@ -260,21 +208,18 @@ export class MemoryStore {
     // Text and vector entries go with each row through the AFTER DELETE triggers.
     this.deleteScopeMemoriesStatement = db.prepare<[number]>(`DELETE FROM memories WHERE scope_id = ?`);
     this.deleteScopeStatement = db.prepare<[number]>(`DELETE FROM memory_scopes WHERE id = ?`);
-    this.spacesStatement = db.prepare<[], SpaceRow>(
-      `SELECT id, embedder_id, dimension, layout, table_name, state, created_at FROM embedding_spaces ORDER BY id`,
-    );
-    this.insertSpaceStatement = db.prepare<[string, number, number, string, number], { id: number }>(`
-      INSERT INTO embedding_spaces (embedder_id, dimension, layout, table_name, state, created_at)
-      VALUES (?, ?, ?, ?, 'building', ?) RETURNING id`);
-    this.setSpaceStateStatement = db.prepare<[EmbeddingSpaceState, number]>(`UPDATE embedding_spaces SET state = ? WHERE id = ?`);
-    this.setSpaceTableStatement = db.prepare<[string, number]>(`UPDATE embedding_spaces SET table_name = ? WHERE id = ?`);
-    this.deleteSpaceStatement = db.prepare<[number]>(`DELETE FROM embedding_spaces WHERE id = ?`);
     this.countMemoriesStatement = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM memories`);
     this.countMemoriesUpToStatement = db.prepare<[number], { n: number }>(`SELECT count(*) AS n FROM memories WHERE id <= ?`);
     this.memoriesAfterStatement = db.prepare<[number, number], { id: number; scope_id: number; content: string }>(
       `SELECT id, scope_id, content FROM memories WHERE id > ? ORDER BY id LIMIT ?`,
     );
     this.memoryExistsStatement = db.prepare<[number], { id: number }>(`SELECT id FROM memories WHERE id = ?`);
+    this.addBacklogStatement = db.prepare<[number]>(`INSERT OR IGNORE INTO memory_vector_backlog (memory_id) VALUES (?)`);
+    this.backlogStatement = db.prepare<[number, number], { id: number; scope_id: number; content: string }>(`
+      SELECT m.id AS id, m.scope_id AS scope_id, m.content AS content
+      FROM memory_vector_backlog b JOIN memories m ON m.id = b.memory_id
+      WHERE b.memory_id > ? ORDER BY b.memory_id LIMIT ?`);
+    this.clearBacklogStatement = db.prepare<[number]>(`DELETE FROM memory_vector_backlog WHERE memory_id = ?`);
   }
 
   // ---- scopes ----
@@ -296,13 +241,13 @@ export class MemoryStore {
 
   // ---- writes ----
 
-  /** Inserts rows with their text terms and vectors, all in one transaction. */
-  insertMemories(writes: readonly MemoryWrite[], vectorTable: string | null): MemoryRecord[] {
+  /** Inserts rows with their text terms and vectors (or backlog entries), all in one transaction. */
+  insertMemories(writes: readonly MemoryWrite[], vectorTable: VectorTable | null): MemoryRecord[] {
     return this.db.transaction(() => writes.map((write) => this.insertOne(write, vectorTable)))();
   }
 
   /** Inserts the replacement and points the old row at it, in one transaction. The old row stays. */
-  supersede(oldId: number, write: MemoryWrite, vectorTable: string | null): MemoryRecord {
+  supersede(oldId: number, write: MemoryWrite, vectorTable: VectorTable | null): MemoryRecord {
     return this.db.transaction(() => {
       const created = this.insertOne(write, vectorTable);
       if (this.markSupersededStatement.run(created.id, oldId).changes !== 1) {
@@ -312,15 +257,14 @@ export class MemoryStore {
     })();
   }
 
-  private insertOne(write: MemoryWrite, vectorTable: string | null): MemoryRecord {
+  private insertOne(write: MemoryWrite, vectorTable: VectorTable | null): MemoryRecord {
     const row = this.insertMemoryStatement.get({ ...write.memory, sourceJson: JSON.stringify(write.memory.sourceMessageIds) }) as
       | MemoryRow
       | undefined;
     if (!row) throw new StoreError('inserting a memory returned no row');
     this.insertTextStatement.run(row.id, write.terms);
-    if (vectorTable && write.vector) {
-      this.insertVector(this.vectors(vectorTable), row.id, row.scope_id, write.vector);
-    }
+    if (vectorTable && write.vector) vectorTable.insert(row.id, row.scope_id, write.vector);
+    else this.addBacklogStatement.run(row.id);
     return toRecord(row);
   }
 
@@ -391,108 +335,9 @@ export class MemoryStore {
       : this.textSearchStatement.all(match, scopeId, limit);
   }
 
-  /**
-   * Nearest vectors within the scope's partition, best first (cosine distance), only recallable rows: the
-   * `shortlist` nearest by SimHash code, re-scored with the stored vectors, at most `k` of them. Rows are filtered
-   * after the shortlist, so callers over-fetch a little.
-   */
-  vectorCandidates(vectorTable: string, scopeId: number, vector: Float32Array, k: number, shortlist = k): { id: number; distance: number }[] {
-    const codes = Math.min(4096, Math.max(1, k, shortlist));
-    return this.vectors(vectorTable)
-      .shortlist.all(simHashCode(vector), codes, BigInt(scopeId), scopeId)
-      .map((row) => ({ id: row.id, distance: 1 - cosineWithHalfFloats(vector, row.embedding) }))
-      .sort((left, right) => left.distance - right.distance)
-      .slice(0, Math.max(1, k));
-  }
-
   /** Recallable memory ids of a scope within a day range, newest first. */
   idsInDayRange(scopeId: number, range: DayRangeFilter, limit: number): number[] {
     return this.rangeIdsStatement.all(scopeId, range.from, range.to, limit).map((row) => row.id);
-  }
-
-  /** The stored vectors of some memories (those that have one in this table). */
-  vectorsOf(vectorTable: string, ids: readonly number[]): Map<number, Float32Array> {
-    const statement = this.vectors(vectorTable).get;
-    const found = new Map<number, Float32Array>();
-    for (const id of ids) {
-      const row = statement.get(id);
-      if (row) {
-        found.set(id, fromHalfFloats(row.embedding));
-      }
-    }
-    return found;
-  }
-
-  // ---- embedding spaces ----
-
-  spaces(): EmbeddingSpace[] {
-    return this.spacesStatement.all().map(toSpace);
-  }
-
-  activeSpace(): EmbeddingSpace | null {
-    return this.spaces().find((space) => space.state === 'active') ?? null;
-  }
-
-  /** A new 'building' space with its tables and its cleanup trigger. */
-  createSpace(embedderId: string, dimension: number, now: number): EmbeddingSpace {
-    if (!Number.isInteger(dimension) || dimension <= 0 || dimension > 8192) {
-      throw new StoreError(`embedder ${embedderId}: dimension ${dimension} is not a usable vector length`);
-    }
-    return this.db.transaction(() => {
-      // The id is known only after the insert; the table name derives from it.
-      const placeholder = `memory_vectors_pending_${now}`;
-      const id = this.insertSpaceStatement.get(embedderId, dimension, vectorLayout, placeholder, now)!.id;
-      const tableName = `memory_vectors_${id}`;
-      this.setSpaceTableStatement.run(tableName, id);
-      // vec0 finds a partition's chunks with "WHERE partition00 = ?" on its _chunks table, which it does not index:
-      // without the index every search reads every scope's chunk rows, and that grows with the number of people.
-      this.db.exec(`
-        CREATE VIRTUAL TABLE ${tableName} USING vec0(
-          scope_id integer partition key,
-          code bit[${codeBits(dimension)}]
-        );
-        CREATE INDEX ${tableName}_chunks_by_scope ON ${tableName}_chunks (partition00);
-        CREATE TABLE ${tableName}_half (
-          memory_id INTEGER PRIMARY KEY,
-          embedding BLOB NOT NULL
-        );
-        CREATE TRIGGER ${tableName}_cleanup AFTER DELETE ON memories BEGIN
-          DELETE FROM ${tableName} WHERE rowid = old.id;
-          DELETE FROM ${tableName}_half WHERE memory_id = old.id;
-        END;`);
-      return { id, embedderId, dimension, layout: vectorLayout, tableName, state: 'building' as const, createdAt: now };
-    })();
-  }
-
-  /** Makes a building space the active one; the previous active space is retired and its table dropped. Atomic. */
-  activateSpace(spaceId: number): void {
-    this.db.transaction(() => {
-      const spaces = this.spaces();
-      const target = spaces.find((space) => space.id === spaceId);
-      if (!target || target.state !== 'building') throw new StoreError(`embedding space ${spaceId} is not being built`);
-      for (const space of spaces) {
-        if (space.state !== 'active') continue;
-        this.dropVectorTable(space.tableName);
-        this.setSpaceStateStatement.run('retired', space.id);
-      }
-      this.setSpaceStateStatement.run('active', spaceId);
-    })();
-  }
-
-  /** Abandons a space (e.g. an unfinished build for another embedder): its table goes, and its row. */
-  dropSpace(spaceId: number): void {
-    this.db.transaction(() => {
-      const space = this.spaces().find((candidate) => candidate.id === spaceId);
-      if (!space) return;
-      if (space.state !== 'retired') this.dropVectorTable(space.tableName);
-      this.deleteSpaceStatement.run(spaceId);
-    })();
-  }
-
-  private dropVectorTable(tableName: string): void {
-    checkTableName(tableName);
-    this.vectorStatements.delete(tableName);
-    this.db.exec(`DROP TRIGGER IF EXISTS ${tableName}_cleanup; DROP TABLE IF EXISTS ${tableName}; DROP TABLE IF EXISTS ${tableName}_half;`);
   }
 
   countMemories(): number {
@@ -508,50 +353,22 @@ export class MemoryStore {
     return this.memoriesAfterStatement.all(afterId, limit).map((row) => ({ id: row.id, scopeId: row.scope_id, content: row.content }));
   }
 
-  /** Writes re-embedded vectors in one transaction, skipping memories deleted meanwhile or already written. */
-  insertVectors(vectorTable: string, rows: readonly { id: number; scopeId: number; vector: Float32Array }[]): void {
-    const statements = this.vectors(vectorTable);
+  /** Memories written without a vector that still wait for one, in id order after `afterId`. */
+  backlog(afterId: number, limit: number): MemoryText[] {
+    return this.backlogStatement.all(afterId, limit).map((row) => ({ id: row.id, scopeId: row.scope_id, content: row.content }));
+  }
+
+  /**
+   * Writes vectors of existing memories (a re-embed, the backlog) in one transaction, skipping memories deleted
+   * meanwhile or already written; each written memory leaves the backlog.
+   */
+  insertVectors(vectorTable: VectorTable, rows: readonly { id: number; scopeId: number; vector: Float32Array }[]): void {
     this.db.transaction(() => {
       for (const row of rows) {
         if (!this.memoryExistsStatement.get(row.id)) continue;
-        if (statements.exists.get(row.id)) continue;
-        this.insertVector(statements, row.id, row.scopeId, row.vector);
+        if (!vectorTable.has(row.id)) vectorTable.insert(row.id, row.scopeId, row.vector);
+        this.clearBacklogStatement.run(row.id);
       }
     })();
-  }
-
-  private insertVector(statements: VectorStatements, id: number, scopeId: number, vector: Float32Array): void {
-    if (vector.length !== statements.dimension) {
-      throw new StoreError(`memory ${id}: a vector of ${vector.length} dimensions for a space of ${statements.dimension}`);
-    }
-    statements.insertCode.run(BigInt(id), BigInt(scopeId), simHashCode(vector));
-    statements.insertHalf.run(id, toHalfFloats(vector));
-  }
-
-  private vectors(tableName: string): VectorStatements {
-    let statements = this.vectorStatements.get(tableName);
-    if (!statements) {
-      checkTableName(tableName);
-      const space = this.spaces().find((candidate) => candidate.tableName === tableName);
-      if (!space) throw new StoreError(`"${tableName}" belongs to no embedding space`);
-      statements = {
-        dimension: space.dimension,
-        insertCode: this.db.prepare(`INSERT INTO ${tableName} (rowid, scope_id, code) VALUES (?, ?, vec_bit(?))`),
-        insertHalf: this.db.prepare(`INSERT INTO ${tableName}_half (memory_id, embedding) VALUES (?, ?)`),
-        exists: this.db.prepare(`SELECT memory_id FROM ${tableName}_half WHERE memory_id = ?`),
-        get: this.db.prepare(`SELECT embedding FROM ${tableName}_half WHERE memory_id = ?`),
-        shortlist: this.db.prepare(`
-          WITH shortlist AS MATERIALIZED (
-            SELECT rowid FROM ${tableName} WHERE code MATCH vec_bit(?) AND k = ? AND scope_id = ?
-          )
-          SELECT m.id AS id, stored.embedding AS embedding
-          FROM shortlist
-          JOIN ${tableName}_half stored ON stored.memory_id = shortlist.rowid
-          JOIN memories m ON m.id = shortlist.rowid
-          WHERE m.scope_id = ? AND ${recallable}`),
-      };
-      this.vectorStatements.set(tableName, statements);
-    }
-    return statements;
   }
 }

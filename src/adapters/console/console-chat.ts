@@ -1,20 +1,24 @@
 /**
  * The terminal chat: one local person (platform 'console') in a private, DM-like conversation with a character.
  * Different user names are different people with their own history. When stdin is not a terminal it reads plain
- * lines, one message each, so the chat can be scripted.
+ * lines, one message each, so the chat can be scripted. Each line goes through the adapter runtime like a message
+ * from any platform; the terminal's own commands (/character, /who, ...) are answered here.
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { CharacterCatalog } from '../../characters/catalog.js';
 import { resolveMacros } from '../../characters/macros.js';
 import type { Clock } from '../../core/clock.js';
-import type { Engine } from '../../core/engine.js';
 import type { Translator } from '../../core/i18n.js';
-import type { IncomingMessage } from '../../core/message.js';
+import type { EngineReply, IncomingMessage } from '../../core/message.js';
+import type { Engine } from '../../engine/engine.js';
 import type { ChatModel } from '../../llm/types.js';
+import type { MessageRuntime, Outlet } from '../runtime/runtime.js';
 
 export interface ConsoleChatOptions {
-  readonly engine: Engine;
+  /** Started here and stopped when the chat ends. */
+  readonly runtime: MessageRuntime;
+  readonly engine: Pick<Engine, 'characterFor' | 'setCharacter' | 'localeFor'>;
   readonly characters: CharacterCatalog;
   readonly translator: Translator;
   readonly chatModel: ChatModel;
@@ -36,7 +40,7 @@ export function consoleChannelId(userName: string): string {
 }
 
 export async function runConsoleChat(options: ConsoleChatOptions): Promise<void> {
-  const { engine, characters, translator, chatModel, clock, userName, output, interactive } = options;
+  const { runtime, engine, characters, translator, chatModel, clock, userName, output, interactive } = options;
   const channelId = consoleChannelId(userName);
   const print = (line: string) => output.write(`${line}\n`);
   let character = options.characterId
@@ -52,6 +56,27 @@ export async function runConsoleChat(options: ConsoleChatOptions): Promise<void>
     if (character.greeting) print(`${character.name}: ${resolveMacros(character.greeting, { char: character.name, user: userName })}`);
   }
 
+  const outlet: Outlet = {
+    messageLimit: Number.POSITIVE_INFINITY,
+    async send(_parts, reply) {
+      print(replyLine(reply));
+    },
+  };
+  /** The reply as printed; the first time the model cannot be reached, a hint on what to check instead. */
+  function replyLine(reply: EngineReply): string {
+    const unreachable = reply.failure && ['connection', 'timeout'].includes(reply.failure.kind);
+    if (!unreachable || unreachableExplained) return `${reply.characterName}: ${reply.text}`;
+    unreachableExplained = true;
+    // Ollama's hint is to pull the model; an OpenAI-compatible server's is to check its address and key.
+    return t(chatModel.provider === 'ollama' ? 'console.llm-unreachable' : 'console.llm-unreachable-openai', {
+      provider: chatModel.provider,
+      model: chatModel.modelId,
+      endpoint: chatModel.endpoint,
+      reason: reply.failure!.reason,
+    });
+  }
+
+  runtime.start();
   const lines = createInterface({ input: options.input, terminal: false, crlfDelay: Infinity });
   const prompt = () => {
     if (interactive) output.write(`${userName}> `);
@@ -95,25 +120,9 @@ export async function runConsoleChat(options: ConsoleChatOptions): Promise<void>
       replyTo: null,
       timestamp: clock.now(),
     };
-    const reply = await engine.handle(message);
-    if (reply) {
-      const unreachable = reply.failure && ['connection', 'timeout'].includes(reply.failure.kind);
-      if (unreachable && !unreachableExplained) {
-        unreachableExplained = true;
-        print(
-          // Ollama's hint is to pull the model; an OpenAI-compatible server's is to check its address and key.
-          t(chatModel.provider === 'ollama' ? 'console.llm-unreachable' : 'console.llm-unreachable-openai', {
-            provider: chatModel.provider,
-            model: chatModel.modelId,
-            endpoint: chatModel.endpoint,
-            reason: reply.failure!.reason,
-          }),
-        );
-      } else {
-        print(`${reply.characterName}: ${reply.text}`);
-      }
-    }
+    await runtime.receive(message, outlet);
     prompt();
   }
+  await runtime.stop();
   if (interactive) print(t('console.bye'));
 }

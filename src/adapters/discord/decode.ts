@@ -6,11 +6,6 @@ import { MessageReferenceType, type Message } from 'discord.js';
 import type { IncomingMessage, QuotedMessage } from '../../core/message.js';
 
 export interface DiscordDecodeOptions {
-  /**
-   * Names (the character's name and aliases) that address the bot in this channel without an @mention.
-   * Empty or absent: only @mentions, replies and DMs address it.
-   */
-  readonly names?: readonly string[];
   /** The message this one replies to, when the adapter had to fetch it; otherwise the channel cache is used. */
   readonly referencedMessage?: Message | null;
 }
@@ -43,8 +38,7 @@ export function decodeDiscordMessage(
 
   // A reply that pings its author puts that author in `mentions` too: that is a reply, not an @mention, unless the
   // text also names the bot explicitly.
-  const mentionedByUser = message.mentions.users.has(botUserId) && (mentionsBotInText || !repliedToBot);
-  const mentioned = mentionedByUser || callsByName(text, options.names ?? []);
+  const mentioned = message.mentions.users.has(botUserId) && (mentionsBotInText || !repliedToBot);
 
   let replyTo: QuotedMessage | null = null;
   if (isReply && reference?.messageId) {
@@ -59,6 +53,7 @@ export function decodeDiscordMessage(
     platform: 'discord',
     guildId: message.guildId,
     channelId: message.channelId,
+    parentChannelId: message.channel.isThread() ? message.channel.parentId : null,
     messageId: message.id,
     author: {
       id: message.author.id,
@@ -91,21 +86,4 @@ function readableText(message: Message, botUserId: string): string {
     })
     .replace(/<a?:(\w+):\d+>/g, ':$1:')
     .trim();
-}
-
-/**
- * A name calls the bot when it appears in the text, ignoring case. Where the name starts or ends with a Latin
- * letter or digit it must stand as a word ("Ann" does not call in "Annual"); Chinese has no spaces, so a CJK name
- * matches anywhere.
- */
-export function callsByName(text: string, names: readonly string[]): boolean {
-  for (const raw of names) {
-    const name = raw.trim();
-    if (name.length === 0) continue;
-    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const before = /^[A-Za-z0-9_]/.test(name) ? '(?<![A-Za-z0-9_])' : '';
-    const after = /[A-Za-z0-9_]$/.test(name) ? '(?![A-Za-z0-9_])' : '';
-    if (new RegExp(`${before}${escaped}${after}`, 'iu').test(text)) return true;
-  }
-  return false;
 }

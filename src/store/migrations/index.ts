@@ -4,6 +4,8 @@ import { memories } from './0020-memories.js';
 import { scripts } from './0030-scripts.js';
 import { consolidation } from './0040-consolidation.js';
 import { vectorLayout } from './0050-vector-layout.js';
+import { vectorBacklog } from './0060-vector-backlog.js';
+import { onePlatformName } from './0070-one-platform-name.js';
 
 export interface Migration {
   readonly version: number;
@@ -12,4 +14,4 @@ export interface Migration {
 }
 
 /** Ordered by version; append, never edit a migration that has shipped. */
-export const migrations: readonly Migration[] = [init, memories, scripts, consolidation, vectorLayout];
+export const migrations: readonly Migration[] = [init, memories, scripts, consolidation, vectorLayout, vectorBacklog, onePlatformName];

@@ -42,7 +42,7 @@ export function decodeOneBotSession(session: OneBotSession, selfId: string): Inc
   const user = session.event?.user;
   const displayName = nonEmpty(member?.nick) ?? nonEmpty(user?.nick) ?? nonEmpty(user?.name) ?? userId;
   return {
-    platform: 'onebot',
+    platform: 'qq',
     guildId: direct ? null : (session.guildId ?? channelId),
     channelId,
     messageId: String(session.messageId ?? ''),

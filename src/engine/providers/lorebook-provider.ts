@@ -2,12 +2,12 @@
  * The 'lorebook' prompt section: entries of the character's own lorebook and of its world's lorebook whose keys were
  * said in the last few messages (the current one included), chosen by selectLorebookEntries under the section's budget.
  */
-import type { ContextProvider, Turn } from '../core/engine.js';
-import { countTokens } from '../core/tokens.js';
-import type { CharacterCatalog } from './catalog.js';
-import type { LorebookEntry } from './lorebook.js';
-import { selectLorebookEntries } from './lorebook.js';
-import { resolveMacros } from './macros.js';
+import type { CharacterContextProvider, CharacterTurn } from '../engine.js';
+import { countTokens } from '../../core/tokens.js';
+import type { CharacterCatalog } from '../../characters/catalog.js';
+import type { LorebookEntry } from '../../characters/lorebook.js';
+import { selectLorebookEntries } from '../../characters/lorebook.js';
+import { resolveMacros } from '../../characters/macros.js';
 
 /** How many of the latest messages are scanned for keys when a book does not say (its scan_depth wins). */
 export const defaultLorebookScanDepth = 4;
@@ -24,13 +24,13 @@ export interface LorebookProviderOptions {
 }
 
 /** Texts of the last `depth` messages, oldest first, ending with the message being answered. */
-export function recentTexts(turn: Turn, depth: number): string[] {
+export function recentTexts(turn: CharacterTurn, depth: number): string[] {
   if (depth <= 0) return [];
   const earlier = depth > 1 ? turn.history.slice(-(depth - 1)) : [];
   return [...earlier.map((line) => line.content), turn.message.text];
 }
 
-export function createLorebookProvider(catalog: CharacterCatalog, options: LorebookProviderOptions): ContextProvider {
+export function createLorebookProvider(catalog: CharacterCatalog, options: LorebookProviderOptions): CharacterContextProvider {
   const scanDepth = options.scanDepth ?? defaultLorebookScanDepth;
   const available = Math.max(0, options.budgetTokens - headingAllowanceTokens);
   return {

@@ -3,17 +3,17 @@
  * and people named in the last few messages, then the other places, then the other people — so that packing under
  * the section's budget keeps what matters most to the conversation at hand.
  */
-import type { ContextProvider } from '../core/engine.js';
-import type { CharacterCatalog } from './catalog.js';
+import type { CharacterContextProvider } from '../engine.js';
+import type { CharacterCatalog } from '../../characters/catalog.js';
 import { recentTexts } from './lorebook-provider.js';
-import type { WorldItem } from './world.js';
+import type { WorldItem } from '../../characters/world.js';
 
 export interface WorldProviderOptions {
   /** Messages scanned for names of places and people, the current one included; default 4. */
   readonly scanDepth?: number;
 }
 
-export function createWorldProvider(catalog: CharacterCatalog, options: WorldProviderOptions = {}): ContextProvider {
+export function createWorldProvider(catalog: CharacterCatalog, options: WorldProviderOptions = {}): CharacterContextProvider {
   const scanDepth = options.scanDepth ?? 4;
   return {
     section: 'world',

@@ -4,17 +4,17 @@
  * send_private_msg (with a short note in the group), the export as JSON text in a private message.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createQQAdapter, type QQAdapter } from '../src/adapters/koishi/adapter.js';
+import { createQQAdapter, type QQAdapter } from '../src/adapters/qq/adapter.js';
 import type { CharacterCatalog } from '../src/characters/catalog.js';
 import { createCommandHandler } from '../src/commands/index.js';
-import type { Engine } from '../src/core/engine.js';
 import { loadTranslator } from '../src/core/i18n.js';
-import type { MessageHandler } from '../src/core/message.js';
+import type { Engine } from '../src/engine/engine.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { localesDirectory } from '../src/util/paths.js';
 import { createFakeOneBot, text, type FakeOneBot, type RecordedAction, type Segment } from './fakes/fake-onebot.js';
 import { makeCharacter } from './helpers/character.js';
+import { createRecordingEngine, createTestRuntime, qqSettings } from './helpers/runtime.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 import { createPersonEraser } from '../src/memory/erase-person.js';
 
@@ -23,7 +23,6 @@ const character = makeCharacter({ name: '春日', language: 'zh-CN' });
 // QQ tells no locale: answers come in the language of the character speaking there.
 const engine = { characterFor: () => character, localeFor: () => 'zh-CN' } as unknown as Engine;
 const characters = {} as CharacterCatalog;
-const silentHandler: MessageHandler = { handle: async () => null };
 const selfId = '10001';
 const groupId = '20002';
 const aliceQQ = '30003';
@@ -39,7 +38,7 @@ let adapter: QQAdapter | null = null;
 
 function recordUser(platformUserId: string, name: string): number {
   return fixture.conversations.recordUserMessage({
-    conversation: { platform: 'onebot', guildId: groupId, channelId: groupId, characterId: character.id },
+    conversation: { platform: 'qq', guildId: groupId, channelId: groupId, characterId: character.id },
     platformUserId, displayName: name, content: 'hello', tokenCount: 1, platformMessageId: null, createdAt: day(1),
   }).userId;
 }
@@ -60,7 +59,8 @@ beforeEach(async () => {
   peer = createFakeOneBot({ selfId, nickname: '春日' });
   const endpoint = await peer.listen();
   adapter = createQQAdapter({
-    protocol: 'ws', endpoint, selfId, handler: silentHandler, translator, ownerIds: [], cooldownMs: 0, responseTimeoutMs: 5000,
+    settings: qqSettings({ protocol: 'ws', endpoint, selfId }), runtime: createTestRuntime(createRecordingEngine(() => 'unused')),
+    translator, responseTimeoutMs: 5000,
     commands: createCommandHandler({ engine, characters, translator, memory, store: fixture.conversations, memoryScope: 'per-guild',
       erase: createPersonEraser({ db: fixture.db, memory, store: fixture.conversations, memoryScope: 'per-guild' }) }),
   });
@@ -120,7 +120,7 @@ describe('/memory over QQ', () => {
     const [header, ...body] = file!.split('\n');
     expect(header).toBe('📄 omoide-memories.json');
     const parsed = JSON.parse(body.join('\n')) as { platform: string; platformUserId: string; memories: { content: string }[] };
-    expect(parsed).toMatchObject({ platform: 'onebot', platformUserId: aliceQQ });
+    expect(parsed).toMatchObject({ platform: 'qq', platformUserId: aliceQQ });
     expect(parsed.memories.map((record) => record.content).sort()).toEqual(['阿丽丝是一个开朗的小提琴手。', '阿丽丝有一只叫麻糬的猫。'].sort());
     // nothing of the file in the group
     await waitUntil(() => groupMessages().length === 1);

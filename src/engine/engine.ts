@@ -1,25 +1,26 @@
 /**
- * The conversation engine: one incoming message in, one reply out. It stores the message, asks the context
- * providers (memories, scenes, lorebook, world) for their items, lays out the prompt, asks the chat model, stores
- * the reply. It knows no platform: adapters hand it IncomingMessages.
+ * The conversation engine: one message in, one reply out, as one character. It stores the message, collects the
+ * context providers' items (memories, scenes, lorebook, world) side by side and lays them out in the prompt in a
+ * fixed order, asks the chat model, stores the reply, and tells the turn listeners without holding the reply back.
+ * It knows no platform and decides nothing about whether to answer: the adapter runtime (src/adapters/runtime) hands
+ * it the messages it decided to answer, one channel's in order, with the character it resolved for them.
  */
 import type { CharacterCatalog } from '../characters/catalog.js';
 import type { Character } from '../characters/character.js';
 import { stripScriptEcho } from '../characters/script-format.js';
-import type { PromptBudgets } from '../config.js';
+import type { Clock } from '../core/clock.js';
+import { InputError } from '../core/errors.js';
+import type { Translator } from '../core/i18n.js';
+import type { EngineReply, IncomingMessage } from '../core/message.js';
+import { countTokens } from '../core/tokens.js';
+import type { ContextProvider, ContextSectionName, HistoryLine, Turn, TurnListener } from '../core/turn.js';
 import type { ChatModel } from '../llm/types.js';
 import { LlmError } from '../llm/types.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { Logger } from '../util/logger.js';
 import { createLogger } from '../util/logger.js';
-import type { Clock } from './clock.js';
-import { InputError } from './errors.js';
-import type { Translator } from './i18n.js';
-import type { EngineReply, IncomingMessage, MessageHandler } from './message.js';
-import { isAddressed } from './message.js';
-import type { ContextSectionName, HistoryLine } from './prompt.js';
 import { buildPrompt } from './prompt.js';
-import { countTokens } from './tokens.js';
+import type { PromptBudgets } from './settings.js';
 
 export interface EngineSettings {
   readonly locale: 'auto' | 'zh-CN' | 'en-US';
@@ -31,29 +32,10 @@ export interface EngineSettings {
   readonly temperature: number;
 }
 
-/** What a context provider sees of the turn being answered. */
-export interface Turn {
-  readonly message: IncomingMessage;
-  readonly character: Character;
-  readonly userId: number;
-  readonly conversationId: number;
-  readonly messageId: number;
-  readonly history: readonly HistoryLine[];
-  readonly locale: string;
-}
-
-/** Fills one optional prompt section, best item first (memory recall, script scenes, lorebook, world). */
-export interface ContextProvider {
-  readonly section: ContextSectionName;
-  collect(turn: Turn): Promise<readonly string[]> | readonly string[];
-  /** Told which of its items made it into the prompt (indexes into what collect returned), e.g. to strengthen them. */
-  included?(turn: Turn, indexes: readonly number[]): void;
-}
-
-/** Told about every answered turn (e.g. to archive it as memory). Failures are logged, never shown to users. */
-export interface TurnListener {
-  onTurnComplete(turn: Turn, reply: { readonly text: string; readonly messageId: number }): Promise<void> | void;
-}
+/** A turn as the engine's providers and listeners see it: with the full character model. */
+export type CharacterTurn = Turn<Character>;
+export type CharacterContextProvider = ContextProvider<Character>;
+export type CharacterTurnListener = TurnListener<Character>;
 
 export interface EngineDependencies {
   readonly store: ConversationStore;
@@ -62,17 +44,30 @@ export interface EngineDependencies {
   readonly translator: Translator;
   readonly clock: Clock;
   readonly settings: EngineSettings;
-  readonly contextProviders?: readonly ContextProvider[];
-  readonly turnListeners?: readonly TurnListener[];
+  readonly contextProviders?: readonly CharacterContextProvider[];
+  readonly turnListeners?: readonly CharacterTurnListener[];
   readonly logger?: Logger;
 }
 
-export interface Engine extends MessageHandler {
+export interface AnswerOptions {
+  /** who answers: resolved once, by the caller, with characterFor */
+  readonly character: Character;
+  readonly signal?: AbortSignal;
+  /** called once, when generation starts, so a platform can show that the character is typing */
+  readonly onTyping?: () => void;
+}
+
+export interface Engine {
   /** The character that speaks in a channel (set by /persona or the terminal's /character), or the default. */
   characterFor(platform: string, guildId: string | null, channelId: string): Character;
   setCharacter(platform: string, guildId: string | null, channelId: string, characterId: string): Character;
   localeFor(character: Character): string;
-  /** Resolves when every queued message has been answered. */
+  /**
+   * Answers one message (its text not blank) as `options.character`. When the model fails for good the reply is the
+   * localized apology with `failure` set; the message is stored either way.
+   */
+  answer(message: IncomingMessage, options: AnswerOptions): Promise<EngineReply>;
+  /** Resolves when what the turn listeners do in the background (archiving turns as memories) is done. */
   idle(): Promise<void>;
 }
 
@@ -81,8 +76,7 @@ export function createEngine(dependencies: EngineDependencies): Engine {
   const logger = dependencies.logger ?? createLogger('engine');
   const providers = dependencies.contextProviders ?? [];
   const listeners = dependencies.turnListeners ?? [];
-  // Messages of one channel are answered in order; different channels run side by side.
-  const queues = new Map<string, Promise<unknown>>();
+  const background = new Set<Promise<void>>();
 
   const localeFor = (character: Character) => (settings.locale === 'auto' ? character.language : settings.locale);
 
@@ -91,20 +85,40 @@ export function createEngine(dependencies: EngineDependencies): Engine {
     return (chosen && characters.get(chosen)) || characters.defaultCharacter();
   };
 
-  function enqueue<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = queues.get(key) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => undefined);
-    queues.set(key, settled);
-    void settled.then(() => {
-      if (queues.get(key) === settled) queues.delete(key);
+  /** Every provider's items, asked side by side, placed in the provider order. */
+  async function collectContext(turn: CharacterTurn) {
+    const collected = await Promise.all(providers.map((provider) => provider.collect(turn)));
+    const context: Partial<Record<ContextSectionName, string[]>> = {};
+    const contributions = providers.map((provider, index) => {
+      const items = collected[index]!;
+      const section = (context[provider.section] ??= []);
+      const contribution = { provider, offset: section.length, count: items.length };
+      section.push(...items);
+      return contribution;
     });
-    return next;
+    return { context, contributions };
   }
 
-  async function answer(message: IncomingMessage, options: { signal?: AbortSignal; onTyping?: () => void }): Promise<EngineReply> {
+  /** Runs the listeners now; what they leave running is tracked for idle(), and its failures only logged. */
+  function notifyListeners(turn: CharacterTurn, reply: { text: string; messageId: number }): void {
+    for (const listener of listeners) {
+      let outcome: Promise<void> | void;
+      try {
+        outcome = listener.onTurnComplete(turn, reply);
+      } catch (error) {
+        logger.error('turn listener failed', { error });
+        continue;
+      }
+      if (!outcome) continue;
+      const tracked = outcome.catch((error: unknown) => logger.error('turn listener failed', { error }));
+      background.add(tracked);
+      void tracked.finally(() => background.delete(tracked));
+    }
+  }
+
+  async function answer(message: IncomingMessage, options: AnswerOptions): Promise<EngineReply> {
+    const { character } = options;
     const startedAt = clock.now().getTime();
-    const character = characterFor(message.platform, message.guildId, message.channelId);
     const locale = localeFor(character);
     let text = message.text.trim();
     if (text.length > settings.maxMessageChars) {
@@ -127,16 +141,9 @@ export function createEngine(dependencies: EngineDependencies): Engine {
     const history: HistoryLine[] = store
       .recentMessages(stored.conversationId, settings.historyMessages + 1)
       .filter((line) => line.id !== stored.messageId && !line.failed);
-    const turn: Turn = { message: { ...message, text }, character, ...stored, history, locale };
+    const turn: CharacterTurn = { message: { ...message, text }, character, ...stored, history, locale };
 
-    const context: Partial<Record<ContextSectionName, string[]>> = {};
-    const contributions: { provider: ContextProvider; offset: number; count: number }[] = [];
-    for (const provider of providers) {
-      const items = await provider.collect(turn);
-      const section = (context[provider.section] ??= []);
-      contributions.push({ provider, offset: section.length, count: items.length });
-      section.push(...items);
-    }
+    const { context, contributions } = await collectContext(turn);
     const prompt = buildPrompt({
       character,
       userName: message.author.displayName,
@@ -178,13 +185,7 @@ export function createEngine(dependencies: EngineDependencies): Engine {
       failed: false,
       createdAt: repliedAt,
     });
-    for (const listener of listeners) {
-      try {
-        await listener.onTurnComplete(turn, { text: replyText, messageId: replyId });
-      } catch (error) {
-        logger.error('turn listener failed', { error });
-      }
-    }
+    notifyListeners(turn, { text: replyText, messageId: replyId });
     return { characterId: character.id, characterName: character.name, text: replyText, failure: null, locale };
   }
 
@@ -213,13 +214,9 @@ export function createEngine(dependencies: EngineDependencies): Engine {
       store.setChannelCharacter(platform, guildId ?? '', channelId, character.id, clock.now().getTime());
       return character;
     },
-    async handle(message, options = {}) {
-      if (!isAddressed(message) || message.author.isBot) return null;
-      if (!message.text.trim()) return null;
-      return enqueue(`${message.platform}\u0000${message.guildId ?? ''}\u0000${message.channelId}`, () => answer(message, options));
-    },
+    answer,
     async idle() {
-      while (queues.size > 0) await Promise.all([...queues.values()]);
+      while (background.size > 0) await Promise.all([...background]);
     },
   };
 }

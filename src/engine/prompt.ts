@@ -22,21 +22,13 @@
  */
 import type { Character } from '../characters/character.js';
 import { resolveMacros } from '../characters/macros.js';
-import type { PromptBudgets } from '../config.js';
+import type { Translator } from '../core/i18n.js';
+import { countTokens, messageOverheadTokens, truncateToTokens } from '../core/tokens.js';
+import type { ContextSectionName, HistoryLine } from '../core/turn.js';
 import type { ChatMessage } from '../llm/types.js';
-import type { Translator } from './i18n.js';
-import { countTokens, messageOverheadTokens, truncateToTokens } from './tokens.js';
+import type { PromptBudgets } from './settings.js';
 
 export type SectionName = keyof PromptBudgets;
-export type ContextSectionName = 'world' | 'lorebook' | 'portrait' | 'memories' | 'scenes';
-
-export interface HistoryLine {
-  readonly role: 'user' | 'assistant';
-  readonly speakerName: string;
-  readonly content: string;
-  /** counted once when stored, so the prompt never re-counts old messages */
-  readonly tokenCount: number;
-}
 
 export interface PromptInput {
   readonly character: Character;

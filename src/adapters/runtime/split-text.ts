@@ -1,13 +1,7 @@
 /**
- * Encoding the engine's reply for QQ: long text split into several messages on natural boundaries.
- *
- * QQ has no single documented limit: the client accepts about 4,500 bytes of text per message, and long
- * messages get folded ("展开") or, through some OneBot implementations, rejected or cut. 1,500 characters keeps
- * every part well under that (1,500 CJK characters are 4,500 UTF-8 bytes) and still reads as one message.
+ * Splitting a reply into messages a platform accepts (Discord: 2,000 characters; QQ: 1,500), on natural boundaries,
+ * for every platform alike.
  */
-
-/** The most UTF-16 code units omoide puts in one QQ message. */
-export const qqMessageLimit = 1500;
 
 const closers = `"'”’)\\]」』）》`;
 // Each level cuts text into pieces whose concatenation is the text itself (the separator stays with the piece
@@ -26,13 +20,14 @@ const levels: readonly RegExp[] = [paragraphBoundary, lineBoundary, sentenceBoun
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
- * Splits `text` into ordered parts of at most `limit` UTF-16 code units: whole paragraphs where they fit, then
- * lines, sentences (。！？… and . ! ? followed by a space), words, and as a last resort between grapheme
- * clusters (never inside a surrogate pair or emoji). Parts are trimmed and never empty; a blank text gives [].
+ * Splits `text` into ordered parts of at most `limit` UTF-16 code units (what platforms measure, conservatively):
+ * whole paragraphs where they fit, then lines, sentences (。！？… and . ! ? followed by a space), words, and as a
+ * last resort between grapheme clusters (never inside a surrogate pair or emoji). Parts are trimmed and never empty;
+ * a blank text gives []. `limit` Infinity: one part.
  */
-export function splitForQQ(text: string, limit: number = qqMessageLimit): string[] {
-  if (!Number.isInteger(limit) || limit < 2) {
-    throw new RangeError(`splitForQQ: limit must be an integer >= 2, got ${String(limit)}`);
+export function splitText(text: string, limit: number): string[] {
+  if (!(Number.isInteger(limit) || limit === Number.POSITIVE_INFINITY) || limit < 2) {
+    throw new RangeError(`splitText: limit must be an integer >= 2 (or Infinity), got ${String(limit)}`);
   }
   return splitAtLevel(text, limit, 0)
     .map((part) => part.trim())

@@ -115,7 +115,7 @@ export function decodeCommandInvocation(
   const user = session.event?.user;
   const displayName = [member?.nick, user?.nick, user?.name].find((name) => name && name.trim().length > 0) ?? userId;
   return {
-    platform: 'onebot',
+    platform: 'qq',
     guildId: session.isDirect ? null : (session.guildId ?? session.channelId ?? null),
     channelId: session.channelId ?? `private:${userId}`,
     author: { id: userId, displayName, isBot: false },

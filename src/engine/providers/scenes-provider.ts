@@ -14,15 +14,15 @@
  * it twice invites repeating it word for word); a chunk with the same text as one chosen before it, or more than half
  * of whose lines were already offered (overlapping excerpts), is left out too.
  */
-import type { ContextProvider, Turn } from '../core/engine.js';
-import { countTokens, truncateToTokens } from '../core/tokens.js';
-import type { Logger } from '../util/logger.js';
-import { createLogger } from '../util/logger.js';
-import type { CharacterCatalog } from './catalog.js';
-import type { ScriptSettings } from './character.js';
-import { parseScriptText } from './chatharuhi/parse-texts.js';
-import type { ScriptIndex, ScriptSearchHit } from './script-index.js';
-import { toScriptLine } from './script-format.js';
+import type { CharacterContextProvider, CharacterTurn } from '../engine.js';
+import { countTokens, truncateToTokens } from '../../core/tokens.js';
+import type { Logger } from '../../util/logger.js';
+import { createLogger } from '../../util/logger.js';
+import type { CharacterCatalog } from '../../characters/catalog.js';
+import type { ScriptSettings } from '../../characters/character.js';
+import { parseScriptText } from '../../characters/chatharuhi/parse-texts.js';
+import type { ScriptIndex, ScriptSearchHit } from '../../characters/script-index.js';
+import { toScriptLine } from '../../characters/script-format.js';
 
 /** The prompt pays for the section heading out of the same budget (as the lorebook provider reserves it). */
 export const sceneHeadingAllowanceTokens = 16;
@@ -138,14 +138,14 @@ export function dedupeScenes(hits: readonly ScriptSearchHit[], historyTexts: rea
   return kept;
 }
 
-export function createScenesProvider(options: ScenesProviderOptions): ContextProvider {
+export function createScenesProvider(options: ScenesProviderOptions): CharacterContextProvider {
   const logger = options.logger ?? createLogger('characters:scenes');
   const candidateCount = Math.max(1, options.candidates ?? defaultSceneCandidates);
   const { scriptIndex } = options;
 
   return {
     section: 'scenes',
-    async collect(turn: Turn) {
+    async collect(turn: CharacterTurn) {
       const character = options.characters.get(turn.character.id) ?? turn.character;
       if (!character.script || character.script.chunkCount === 0) return [];
       try {
