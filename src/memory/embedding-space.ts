@@ -12,7 +12,21 @@ import { EmbeddingSpaceStore, vectorLayout, type EmbeddingSpace } from '../store
 import type { MemoryStore } from '../store/memory-store.js';
 import type { VectorTable } from '../store/vector-table.js';
 import type { Logger } from '../util/logger.js';
-import type { EmbeddingSpaceReport, ReembedProgress } from './memory.js';
+
+export interface ReembedProgress {
+  readonly embedderId: string;
+  /** memories processed so far */
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface EmbeddingSpaceReport {
+  readonly space: EmbeddingSpace;
+  /** true when a new space was built (the embedder changed, or it is the first start) */
+  readonly rebuilt: boolean;
+  /** memories embedded into the new space */
+  readonly embedded: number;
+}
 
 export interface EmbeddingSpaces {
   /** Where new vectors go: the embedder's space, active or still building. Throws before ensure() made one. */

@@ -7,14 +7,72 @@ import type { Clock } from '../core/clock.js';
 import { InputError, StoreError } from '../core/errors.js';
 import { documentTerms } from '../search/terms.js';
 import type { SqliteDatabase } from '../store/db.js';
-import { memoryKinds, type MemoryRecord, type MemoryStore, type MemoryWrite, type NewMemory } from '../store/memory-store.js';
+import { memoryKinds, type MemoryKind, type MemoryRecord, type MemoryStore, type MemoryWrite, type NewMemory } from '../store/memory-store.js';
 import { dayInTimeZone } from './date-query.js';
 import type { EmbeddingSpaces } from './embedding-space.js';
 import { estimateImportance } from './importance.js';
 import { formatTurn, truncateMemory } from './retrieval.js';
 import { scopeKeys, type MemoryScopeKey } from './scope-keys.js';
 import type { MemorySettings } from './settings.js';
-import type { MemoryDraft, PreparedMemory, PreparedWrite, Replacement, TurnArchive } from './memory.js';
+
+/** A memory to store, before its scope is known (an importer creates the users in the same transaction). */
+export interface MemoryDraft {
+  readonly kind: MemoryKind;
+  readonly content: string;
+  /** when it happened (platform time of its source) */
+  readonly occurredAt: Date | number;
+  /** 0..1; default: the heuristic of importance.ts for turns, 0.5 otherwise */
+  readonly importance?: number;
+  /** default 1 */
+  readonly strength?: number;
+  readonly sourceMessageIds?: readonly number[];
+}
+
+/** A validated, embedded memory that nothing has written yet. */
+export interface PreparedMemory {
+  readonly kind: MemoryKind;
+  readonly content: string;
+  readonly occurredAt: number;
+  readonly importance: number;
+  readonly strength: number;
+  readonly sourceMessageIds: readonly number[];
+  readonly vector: Float32Array;
+}
+
+export interface PreparedWrite {
+  readonly scope: MemoryScopeKey;
+  readonly memory: PreparedMemory;
+  /** replaces the draft's source ids, e.g. messages inserted in the same transaction */
+  readonly sourceMessageIds?: readonly number[];
+  /**
+   * A current memory of the same scope and kind that this one replaces (it stays, pointing at the new one), in the
+   * same transaction: consolidation commits a new portrait or a corrected fact together with its job's state.
+   */
+  readonly supersedes?: number;
+}
+
+export interface Replacement {
+  readonly content: string;
+  /** default: the old memory's */
+  readonly occurredAt?: Date | number;
+  /** default: the old memory's */
+  readonly importance?: number;
+  /** default: the old memory's */
+  readonly sourceMessageIds?: readonly number[];
+}
+
+/** An answered turn to archive as a 'turn' memory. */
+export interface TurnArchive {
+  readonly scope: MemoryScopeKey;
+  readonly userName: string;
+  readonly userText: string;
+  readonly characterName: string;
+  readonly reply: string;
+  /** the platform time of the person's message */
+  readonly occurredAt: Date | number;
+  /** the person's message and the reply */
+  readonly sourceMessageIds: readonly number[];
+}
 
 export interface MemoryWriter {
   prepareMany(drafts: readonly MemoryDraft[], onProgress?: (done: number, total: number) => void): Promise<PreparedMemory[]>;

@@ -12,66 +12,21 @@ import type { Clock } from '../core/clock.js';
 import type { HistoryLine } from '../core/turn.js';
 import type { Embedder } from '../llm/types.js';
 import type { SqliteDatabase } from '../store/db.js';
-import type { EmbeddingSpace } from '../store/embedding-space-store.js';
 import { MemoryStore, type ListOptions, type MemoryKind, type MemoryRecord } from '../store/memory-store.js';
 import { createTextSearch } from '../store/text-search.js';
 import { createLogger, type Logger } from '../util/logger.js';
-import { createEmbeddingSpaces } from './embedding-space.js';
-import { createMemoryWriter } from './memory-writer.js';
+import { createEmbeddingSpaces, type EmbeddingSpaceReport, type ReembedProgress } from './embedding-space.js';
+import { createMemoryWriter, type MemoryDraft, type PreparedMemory, type PreparedWrite, type Replacement, type TurnArchive } from './memory-writer.js';
 import { retrieveMemories, type RetrievalResult } from './retrieval.js';
 import { scopeKeys, type MemoryScopeKey } from './scope-keys.js';
 import type { MemorySettings } from './settings.js';
 
 export type { MemoryScopeKey } from './scope-keys.js';
+export type { EmbeddingSpaceReport, ReembedProgress } from './embedding-space.js';
+export type { MemoryDraft, PreparedMemory, PreparedWrite, Replacement, TurnArchive } from './memory-writer.js';
 
 export interface RememberInput extends MemoryDraft {
   readonly scope: MemoryScopeKey;
-}
-
-/** A memory to store, before its scope is known (an importer creates the users in the same transaction). */
-export interface MemoryDraft {
-  readonly kind: MemoryKind;
-  readonly content: string;
-  /** when it happened (platform time of its source) */
-  readonly occurredAt: Date | number;
-  /** 0..1; default: the heuristic of importance.ts for turns, 0.5 otherwise */
-  readonly importance?: number;
-  /** default 1 */
-  readonly strength?: number;
-  readonly sourceMessageIds?: readonly number[];
-}
-
-/** A validated, embedded memory that nothing has written yet. */
-export interface PreparedMemory {
-  readonly kind: MemoryKind;
-  readonly content: string;
-  readonly occurredAt: number;
-  readonly importance: number;
-  readonly strength: number;
-  readonly sourceMessageIds: readonly number[];
-  readonly vector: Float32Array;
-}
-
-export interface PreparedWrite {
-  readonly scope: MemoryScopeKey;
-  readonly memory: PreparedMemory;
-  /** replaces the draft's source ids, e.g. messages inserted in the same transaction */
-  readonly sourceMessageIds?: readonly number[];
-  /**
-   * A current memory of the same scope and kind that this one replaces (it stays, pointing at the new one), in the
-   * same transaction: consolidation commits a new portrait or a corrected fact together with its job's state.
-   */
-  readonly supersedes?: number;
-}
-
-export interface Replacement {
-  readonly content: string;
-  /** default: the old memory's */
-  readonly occurredAt?: Date | number;
-  /** default: the old memory's */
-  readonly importance?: number;
-  /** default: the old memory's */
-  readonly sourceMessageIds?: readonly number[];
 }
 
 export interface SearchOptions {
@@ -82,34 +37,6 @@ export interface SearchOptions {
   readonly dateAware?: boolean;
   readonly history?: readonly HistoryLine[];
   readonly excludeMessageIds?: readonly number[];
-}
-
-export interface ReembedProgress {
-  readonly embedderId: string;
-  /** memories processed so far */
-  readonly done: number;
-  readonly total: number;
-}
-
-export interface EmbeddingSpaceReport {
-  readonly space: EmbeddingSpace;
-  /** true when a new space was built (the embedder changed, or it is the first start) */
-  readonly rebuilt: boolean;
-  /** memories embedded into the new space */
-  readonly embedded: number;
-}
-
-/** An answered turn to archive as a 'turn' memory. */
-export interface TurnArchive {
-  readonly scope: MemoryScopeKey;
-  readonly userName: string;
-  readonly userText: string;
-  readonly characterName: string;
-  readonly reply: string;
-  /** the platform time of the person's message */
-  readonly occurredAt: Date | number;
-  /** the person's message and the reply */
-  readonly sourceMessageIds: readonly number[];
 }
 
 export interface MemoryExport {

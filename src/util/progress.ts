@@ -3,7 +3,6 @@
  * stays clean for logs, and tests see no escape codes.
  */
 import cliProgress from 'cli-progress';
-import type { ReembedProgress } from '../memory/memory.js';
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -38,7 +37,7 @@ export function createProgress(label: string, unit: string, threshold = 20): Pro
 }
 
 /** For createApp's onReembedProgress: a changed embedder re-embeds every memory before serving. */
-export function reembedProgressBar(): (progress: ReembedProgress) => void {
+export function reembedProgressBar(): (progress: { readonly done: number; readonly total: number }) => void {
   const progress = createProgress('re-embedding memories', 'memories');
   return ({ done, total }) => progress.update(done, total);
 }

@@ -14,7 +14,6 @@
  * so a second import of the same file adds only what is new.
  */
 import { readFileSync, statSync } from 'node:fs';
-import type { Character } from '../../characters/character.js';
 import { InputError } from '../../core/errors.js';
 import { countTokens } from '../../core/tokens.js';
 import type { SqliteDatabase } from '../../store/db.js';
@@ -47,7 +46,8 @@ export interface MemoryBankImportOptions {
   readonly db: SqliteDatabase;
   readonly store: ConversationStore;
   readonly memory: Memory;
-  readonly character: Character;
+  /** who had these conversations: the character's id and the name its replies are stored under */
+  readonly character: { readonly id: string; readonly name: string };
   readonly file: string;
   /** IANA timezone the file's days are in (the memory timezone) */
   readonly timeZone: string;

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /** Users, conversations, messages and the character chosen per channel. Times are platform epoch milliseconds. */
 export const init: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Long-term memory per (user, character, guild) scope. Vectors are not created here: a vec0 table has a fixed

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Characters' scripts (ChatHaruhi story excerpts) indexed for the 'scenes' prompt section; all SQL for them lives in

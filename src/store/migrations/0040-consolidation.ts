@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Memory consolidation bookkeeping (src/consolidation/). One row per unit of work, unique on (kind, scope, unit), so

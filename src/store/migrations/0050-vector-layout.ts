@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Embedding spaces record how their vectors are stored (memory-store.ts `vectorLayout`). Spaces made before this

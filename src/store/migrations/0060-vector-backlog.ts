@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Memories written before their vector (an answered turn is archived at once and embedded in the background): each

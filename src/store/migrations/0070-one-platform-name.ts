@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { documentTerms } from '../../search/terms.js';
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 const oldName = 'onebot';
 const newName = 'qq';
