@@ -2,8 +2,8 @@
  * The whole service as `npm start` assembles it: real discord.js and Koishi clients against loopback fakes of
  * Discord and a OneBot implementation, the real engine, the real openai client against a fake LLM server.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -110,6 +110,33 @@ describe('the service with every adapter configured', () => {
     expect(String(segments[0]!.data.id)).toBe(String(id));
     expect(String(segments[1]!.data.qq)).toBe('30003');
     expect(String(segments[2]!.data.text).trim()).toBe('echo: 阿虚: 你好');
+  });
+});
+
+describe('QQ has one name', () => {
+  it('people imported with --platform qq are the people the live QQ adapter answers: their memories reach the prompt', async () => {
+    const file = join(directory, 'memory.json');
+    writeFileSync(file, JSON.stringify({
+      '30003': {
+        name: '阿虚',
+        history: { '2024-05-01': [{ query: '我家的猫叫团子，它是橘色的', response: '团子这个名字好可爱！' }] },
+        summary: {}, personality: {}, overall_history: '',
+      },
+    }));
+    const imported = spawnSync(process.execPath, [
+      join(resolve(__dirname, '..'), 'bin', 'omoide.js'), 'memory', 'import', file, '--character', 'juniper', '--platform', 'qq', '--guild', '777777',
+    ], { cwd: directory, env: { PATH: process.env.PATH ?? '', OMOIDE_DATA_DIR: join(directory, 'data'), OPENAI_BASE_URL: llm!.url }, encoding: 'utf8' });
+    expect(imported.status, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain('imported 1 people');
+
+    onebot = createFakeOneBot({ selfId, nickname: 'omoide' });
+    const endpoint = await onebot.listen();
+    await startService({ ONEBOT_PROTOCOL: 'ws', ONEBOT_ENDPOINT: endpoint, ONEBOT_SELF_ID: selfId });
+    onebot.pushGroupMessage({ groupId: '777777', userId: '30003', member: { card: '阿虚' }, message: [at(selfId), text(' 你还记得我的猫叫什么吗？')] });
+    await onebot.waitForAction('send_group_msg', () => true, 10_000);
+    const system = (llm!.chatRequests().at(-1)!.body as { messages: { content: string }[] }).messages[0]!.content;
+    expect(system).toContain('我家的猫叫团子');
+    expect(app!.store.findUserId('qq', '30003')).not.toBeNull();
   });
 });
 
