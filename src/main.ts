@@ -35,6 +35,23 @@ export function runtimeFor(app: App, platform: string, settings: { cooldownMs: n
   });
 }
 
+/** The terminal chat over this process's stdin and stdout, as one person (optionally with a chosen character). */
+export function runTerminalChat(app: App, options: { userName: string; characterId?: string; interactive: boolean }): Promise<void> {
+  return runConsoleChat({
+    runtime: runtimeFor(app, 'console', { cooldownMs: 0 }),
+    engine: app.engine,
+    characters: app.characters,
+    translator: app.translator,
+    chatModel: app.chatModel,
+    clock: app.clock,
+    userName: options.userName,
+    ...(options.characterId !== undefined ? { characterId: options.characterId } : {}),
+    input: process.stdin,
+    output: process.stdout,
+    interactive: options.interactive,
+  });
+}
+
 /** The platform adapters whose credentials are configured. */
 export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
   const commands = createCommandHandler({
@@ -81,18 +98,7 @@ export async function runService(config: OmoideConfig): Promise<void> {
     // No platform configured: the terminal chat, which owns the screen (logs go to a file).
     if (interactive) logToFile(join(config.dataDir, 'omoide.log'));
     try {
-      await runConsoleChat({
-        runtime: runtimeFor(app, 'console', { cooldownMs: 0 }),
-        engine: app.engine,
-        characters: app.characters,
-        translator: app.translator,
-        chatModel: app.chatModel,
-        clock: app.clock,
-        userName: process.env.USER || 'you',
-        input: process.stdin,
-        output: process.stdout,
-        interactive,
-      });
+      await runTerminalChat(app, { userName: process.env.USER || 'you', interactive });
     } finally {
       await scheduler?.stop();
       await app.close();

@@ -1,6 +1,6 @@
 /** The `omoide` command line: each subcommand is a thin shell over the same app the service runs. */
 import { Command, Option } from 'commander';
-import { consoleChannelId, consolePlatform, runConsoleChat } from '../adapters/console/console-chat.js';
+import { consoleChannelId, consolePlatform } from '../adapters/console/console-chat.js';
 import { createApp } from '../app.js';
 import { CharacterCatalog } from '../characters/catalog.js';
 import type { Character } from '../characters/character.js';
@@ -16,7 +16,7 @@ import { createLogger, logToFile, setLogLevel } from '../util/logger.js';
 import { createProgress, reembedProgressBar } from '../util/progress.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runService, runtimeFor } from '../main.js';
+import { runService, runTerminalChat } from '../main.js';
 
 interface GlobalOptions {
   config?: string;
@@ -83,19 +83,7 @@ export function buildCli(): Command {
         if (options.character && !app.characters.get(options.character)) {
           throw new OmoideError(`unknown character "${options.character}"; available: ${app.characters.list().map((c) => c.id).join(', ')}`);
         }
-        await runConsoleChat({
-          runtime: runtimeFor(app, 'console', { cooldownMs: 0 }),
-          engine: app.engine,
-          characters: app.characters,
-          translator: app.translator,
-          chatModel: app.chatModel,
-          clock: app.clock,
-          userName: options.user,
-          ...(options.character ? { characterId: options.character } : {}),
-          input: process.stdin,
-          output: process.stdout,
-          interactive,
-        });
+        await runTerminalChat(app, { userName: options.user, ...(options.character ? { characterId: options.character } : {}), interactive });
       } finally {
         await app.close();
       }
