@@ -1,26 +1,21 @@
 /** The terminal chat driven as a child process through stdin/stdout, as a person or a script would use it. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeOpenAi } from './fakes/fake-openai-server.js';
 import { startFakeOpenAi } from './fakes/fake-openai-server.js';
+import { buildDist } from './helpers/build.js';
+import { closedPort } from './helpers/ports.js';
 
 const root = resolve(__dirname, '..');
 const bin = join(root, 'bin', 'omoide.js');
 let directory: string;
 let fake: FakeOpenAi | undefined;
 
-beforeAll(() => {
-  // The CLI runs from dist/: build it so this file also works outside `npm test`.
-  const build = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], {
-    encoding: 'utf8',
-  });
-  expect(build.status, build.stdout + build.stderr).toBe(0);
-}, 120_000);
+// The CLI runs from dist/.
+beforeAll(buildDist, 120_000);
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'omoide-console-'));
 });
@@ -29,15 +24,6 @@ afterEach(async () => {
   fake = undefined;
   rmSync(directory, { recursive: true, force: true });
 });
-
-/** A loopback port nobody listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 function runCli(args: string[], input: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {

@@ -2,7 +2,7 @@
  * kill -9 in the middle of a run: a child process consolidates the database while the fake model holds one reply;
  * the test kills it with SIGKILL, then runs again here. Nothing may be missing and nothing doubled.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiEmbedder } from '../src/llm/openai/openai-embedder.js';
 import type { FakeChatCall } from './fakes/fake-openai-server.js';
 import { dayMs, hourMs, openConsolidationFixture, root, structuredReply, type ConsolidationFixture } from './consolidation-helpers.js';
+import { buildDist } from './helpers/build.js';
 
 const day1 = Date.UTC(2024, 4, 21, 2);
 const dist = (path: string) => pathToFileURL(join(root, 'dist', path)).href;
@@ -19,7 +20,7 @@ const embedderSettings = (baseURL: string) => ({
 
 beforeAll(() => {
   // The child runs the compiled consolidator from dist/.
-  spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
+  buildDist();
   expect(existsSync(join(root, 'dist', 'src', 'consolidation', 'consolidator.js'))).toBe(true);
 }, 120_000);
 

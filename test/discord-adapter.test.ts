@@ -8,6 +8,7 @@ import type { MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
 import { nextSnowflake, startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
 import { makeCharacter } from './helpers/character.js';
 import { createRecordingEngine, createTestRuntime, type RecordingEngine } from './helpers/runtime.js';
+import { waitUntil } from './helpers/wait.js';
 
 const token = 'fake-bot-token-ABCDEFGHIJKLMNOP';
 const guildId = '200000000000000001';
@@ -104,14 +105,6 @@ async function setup(
 const isMessagePost = (request: RecordedRequest) => request.method === 'POST' && /^\/channels\/\d+\/messages$/.test(request.path);
 const isTyping = (request: RecordedRequest) => request.method === 'POST' && request.path.endsWith('/typing');
 const body = (request: RecordedRequest) => request.body as Record<string, any>;
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('discord adapter: messages', () => {
   it('answers an @mention once, quoting it, with safe allowed mentions and readable text', async () => {

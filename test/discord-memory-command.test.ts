@@ -15,6 +15,7 @@ import { localesDirectory } from '../src/util/paths.js';
 import { startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
 import { makeCharacter } from './helpers/character.js';
 import { createRecordingEngine, createTestRuntime } from './helpers/runtime.js';
+import { waitUntil } from './helpers/wait.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 import { createPersonEraser } from '../src/memory/erase-person.js';
 
@@ -137,11 +138,7 @@ describe('/memory over Discord', () => {
     const followUps = () => fake!.requests.filter(isFollowUp).map((request) => request.body as { content: string; flags?: number });
     const memoryLines = () => [first.content!, ...followUps().map((part) => part.content)].join('\n').split('\n').filter((line) => line.startsWith('#'));
     // every part arrives: together they hold the portrait and all 26 facts
-    const deadline = Date.now() + 5_000;
-    while (memoryLines().length < 27) {
-      if (Date.now() > deadline) throw new Error(`only ${memoryLines().length} memory lines arrived`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitUntil(() => memoryLines().length >= 27, { describe: () => `only ${memoryLines().length} memory lines arrived` });
     expect(first.content!.length).toBeLessThanOrEqual(2000);
     expect(first.flags).toBe(64);
     expect(followUps().length).toBeGreaterThan(0);

@@ -1,13 +1,14 @@
-import { createServer } from 'node:net';
 import { Ollama } from 'ollama';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createChatModel } from '../src/llm/create-chat-model.js';
 import { createOllamaChatModel, type OllamaChatSettings } from '../src/llm/ollama/ollama-chat-model.js';
 import { createOllamaEmbedder } from '../src/llm/ollama/ollama-embedder.js';
 import type { RetryEvent } from '../src/llm/retry.js';
-import { LlmError, type ChatStreamPart } from '../src/llm/types.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { startFakeOllama, type FakeOllama } from './fakes/fake-ollama-server.js';
+import { failureOf } from './helpers/llm-error.js';
+import { closedPort } from './helpers/ports.js';
+import { collect, readTextInto } from './helpers/streams.js';
 
 let fake: FakeOllama;
 
@@ -30,30 +31,6 @@ function settings(overrides: Partial<OllamaChatSettings> = {}): OllamaChatSettin
     retryMaxDelayMs: 20,
     ...overrides,
   };
-}
-
-async function collect(stream: AsyncIterable<ChatStreamPart>): Promise<ChatStreamPart[]> {
-  const parts: ChatStreamPart[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<LlmError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(LlmError);
-  return error as LlmError;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('Ollama chat', () => {
@@ -172,13 +149,7 @@ describe('Ollama chat', () => {
     const model = createOllamaChatModel(settings({ timeoutMs: 300, maxRetries: 0 }));
     fake.chunkDelayMs = 5000;
     const seen: string[] = [];
-    const error = await failureOf(
-      (async () => {
-        for await (const part of model.stream({ messages: [{ role: 'user', content: 'x' }] })) {
-          if (part.type === 'text-delta') seen.push(part.text);
-        }
-      })(),
-    );
+    const error = await failureOf(readTextInto(model.stream({ messages: [{ role: 'user', content: 'x' }] }), seen));
     expect(seen).toHaveLength(1);
     expect(error.kind).toBe('timeout');
   });
@@ -204,13 +175,7 @@ describe('Ollama chat', () => {
 
     fake.failNext({ dropAfterChunks: 2 });
     const seen: string[] = [];
-    const error = await failureOf(
-      (async () => {
-        for await (const part of model.stream({ messages: [{ role: 'user', content: 'a long enough question' }] })) {
-          if (part.type === 'text-delta') seen.push(part.text);
-        }
-      })(),
-    );
+    const error = await failureOf(readTextInto(model.stream({ messages: [{ role: 'user', content: 'a long enough question' }] }), seen));
     expect(seen).toHaveLength(2);
     expect(error.kind).toBe('connection');
     expect(fake.chatRequests()).toHaveLength(3);

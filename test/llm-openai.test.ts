@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -8,9 +7,11 @@ import { createChatModel, type LlmSettings } from '../src/llm/create-chat-model.
 import { createOpenAiChatModel, type OpenAiChatSettings } from '../src/llm/openai/openai-chat-model.js';
 import { createOpenAiEmbedder } from '../src/llm/openai/openai-embedder.js';
 import type { RetryEvent } from '../src/llm/retry.js';
-import { LlmError, type ChatStreamPart } from '../src/llm/types.js';
 import { logToFile, logToStderr } from '../src/util/logger.js';
 import { startFakeOpenAi, type FakeOpenAi } from './fakes/fake-openai-server.js';
+import { failureOf } from './helpers/llm-error.js';
+import { closedPort } from './helpers/ports.js';
+import { collect, readTextInto } from './helpers/streams.js';
 
 const apiKey = 'sk-test-super-secret-key-1234';
 let fake: FakeOpenAi;
@@ -44,30 +45,6 @@ function settings(overrides: Partial<OpenAiChatSettings> = {}): OpenAiChatSettin
     retryMaxDelayMs: 20,
     ...overrides,
   };
-}
-
-async function collect(stream: AsyncIterable<ChatStreamPart>): Promise<ChatStreamPart[]> {
-  const parts: ChatStreamPart[] = [];
-  for await (const part of stream) parts.push(part);
-  return parts;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<LlmError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(LlmError);
-  return error as LlmError;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const conversation = [
@@ -229,13 +206,7 @@ describe('OpenAI-compatible chat', () => {
     const model = createOpenAiChatModel(settings());
     fake.failNext({ dropAfterChunks: 3 });
     const seen: string[] = [];
-    const error = await failureOf(
-      (async () => {
-        for await (const part of model.stream({ messages: [{ role: 'user', content: 'a fairly long question' }] })) {
-          if (part.type === 'text-delta') seen.push(part.text);
-        }
-      })(),
-    );
+    const error = await failureOf(readTextInto(model.stream({ messages: [{ role: 'user', content: 'a fairly long question' }] }), seen));
     expect(seen.length).toBeGreaterThan(0);
     expect(error.kind).toBe('connection');
     expect(fake.chatRequests()).toHaveLength(1);

@@ -13,6 +13,8 @@ import {
 } from '../src/llm/retry.js';
 import { LlmError } from '../src/llm/types.js';
 import { createLogger, setLogLevel } from '../src/util/logger.js';
+import { failureOf } from './helpers/llm-error.js';
+import { collect } from './helpers/streams.js';
 
 setLogLevel('error');
 
@@ -35,15 +37,6 @@ function context(overrides: Partial<RetryContext> = {}, events: RetryEvent[] = [
     random: () => 0.5,
     ...overrides,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<LlmError> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(LlmError);
-  return error as LlmError;
 }
 
 /** Resolves when the signal fires, rejecting like fetch does. */
@@ -188,15 +181,9 @@ describe('retryCall', () => {
 });
 
 describe('retryStream', () => {
-  async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-    const out: T[] = [];
-    for await (const item of iterable) out.push(item);
-    return out;
-  }
-
   it('retries before the first item', async () => {
     let opens = 0;
-    const items = await drain(
+    const items = await collect(
       retryStream(context(), async function* () {
         opens++;
         if (opens === 1) throw serverError(500);
@@ -240,7 +227,7 @@ describe('retryStream', () => {
     expect(slowConsumer).toEqual(['one', 'two']);
 
     const stalled = await failureOf(
-      drain(
+      collect(
         retryStream(context({ settings }), async function* (signal) {
           yield 'one';
           await untilAborted(signal);
@@ -252,7 +239,7 @@ describe('retryStream', () => {
 
   it('keeps a busy stream alive while it reports progress without output', async () => {
     const settings = { timeoutMs: 150, maxRetries: 0, retryBaseDelayMs: 1, retryMaxDelayMs: 1 };
-    const items = await drain(
+    const items = await collect(
       retryStream(context({ settings }), async function* (_signal, progress) {
         // 300 ms of "thinking" in total, twice the timeout, but never silent for long.
         for (let step = 0; step < 20; step++) {

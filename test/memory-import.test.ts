@@ -12,6 +12,7 @@ import { consoleChannelId } from '../src/adapters/console/console-chat.js';
 import { InputError } from '../src/core/errors.js';
 import { importMemoryBank } from '../src/memory/import/memorybank-import.js';
 import { openDatabase } from '../src/store/db.js';
+import { buildDist } from './helpers/build.js';
 import { makeCharacter } from './helpers/character.js';
 import type { MemoryFixture } from './memory-helpers.js';
 import { createTestEmbedder, openMemoryFixture } from './memory-helpers.js';
@@ -172,10 +173,7 @@ describe('importMemoryBank', () => {
 
 describe('omoide memory import (CLI)', () => {
   let directory: string;
-  beforeAll(() => {
-    const build = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { encoding: 'utf8' });
-    expect(build.status, build.stdout + build.stderr).toBe(0);
-  }, 120_000);
+  beforeAll(buildDist, 120_000);
   beforeEach(() => {
     directory = mkdtempSync(join(tmpdir(), 'omoide-import-cli-'));
   });

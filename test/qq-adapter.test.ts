@@ -2,7 +2,6 @@
  * The QQ adapter end to end: the real Koishi 4 + koishi-plugin-adapter-onebot against a fake OneBot v11 peer on
  * 127.0.0.1, in both 'ws' (the adapter dials the peer) and 'ws-reverse' (the peer dials the adapter) modes.
  */
-import { createServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createQQAdapter, type QQAdapter } from '../src/adapters/qq/adapter.js';
 import type { MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
@@ -11,7 +10,9 @@ import { loadTranslator } from '../src/core/i18n.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { localesDirectory } from '../src/util/paths.js';
 import { at, createFakeOneBot, reply, text, type FakeOneBot, type RecordedAction, type Segment } from './fakes/fake-onebot.js';
+import { closedPort } from './helpers/ports.js';
 import { createRecordingEngine, createTestRuntime, qqSettings, type RecordingEngine, type Script } from './helpers/runtime.js';
+import { waitUntil } from './helpers/wait.js';
 
 const translator = loadTranslator(localesDirectory);
 
@@ -68,18 +69,6 @@ function createFakeCommands(): CommandHandler & { readonly invocations: CommandI
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function segmentsOf(action: RecordedAction): Segment[] {
   return action.params.message as Segment[];
 }
@@ -127,7 +116,7 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
       adapter = createQQAdapter({ ...common, settings: qqSettings({ ...shared, protocol: 'ws', endpoint }) });
       await adapter.start();
     } else {
-      adapter = createQQAdapter({ ...common, settings: qqSettings({ ...shared, protocol: 'ws-reverse', port: await freePort() }) });
+      adapter = createQQAdapter({ ...common, settings: qqSettings({ ...shared, protocol: 'ws-reverse', port: await closedPort() }) });
       await adapter.start();
       await fake.connect(`ws://127.0.0.1:${adapter.port}/onebot`);
       await adapter.whenOnline();
@@ -366,7 +355,7 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
 describe('QQ adapter over ws-reverse: access token', () => {
   async function startGuarded(): Promise<QQAdapter> {
     const adapter = createQQAdapter({
-      settings: qqSettings({ protocol: 'ws-reverse', selfId, token, port: await freePort() }),
+      settings: qqSettings({ protocol: 'ws-reverse', selfId, token, port: await closedPort() }),
       runtime: createTestRuntime(createRecordingEngine(echo)),
       translator,
       commands: createFakeCommands(),
@@ -427,7 +416,7 @@ describe('QQ adapter over http', () => {
     peer = createFakeOneBot({ selfId, nickname: 'Haruhi', token });
     const endpoint = await peer.listenHttp();
     adapter = createQQAdapter({
-      settings: qqSettings({ protocol: 'http', endpoint, selfId, token, port: await freePort(), ...(options.secret !== undefined && { secret: options.secret }) }),
+      settings: qqSettings({ protocol: 'http', endpoint, selfId, token, port: await closedPort(), ...(options.secret !== undefined && { secret: options.secret }) }),
       runtime: createTestRuntime(handler),
       translator,
       commands: createFakeCommands(),
@@ -473,7 +462,7 @@ describe('QQ adapter over http', () => {
 
 describe('QQ adapter over ws: connecting', () => {
   it('fails start() with a clear error when the OneBot peer cannot be reached', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const adapter = createQQAdapter({
       settings: qqSettings({ protocol: 'ws', endpoint: `ws://127.0.0.1:${port}`, selfId }),
       runtime: createTestRuntime(createRecordingEngine(echo)),
@@ -485,11 +474,3 @@ describe('QQ adapter over ws: connecting', () => {
     await adapter.stop();
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

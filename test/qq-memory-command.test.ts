@@ -15,6 +15,7 @@ import { localesDirectory } from '../src/util/paths.js';
 import { createFakeOneBot, text, type FakeOneBot, type RecordedAction, type Segment } from './fakes/fake-onebot.js';
 import { makeCharacter } from './helpers/character.js';
 import { createRecordingEngine, createTestRuntime, qqSettings } from './helpers/runtime.js';
+import { waitUntil } from './helpers/wait.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 import { createPersonEraser } from '../src/memory/erase-person.js';
 
@@ -84,17 +85,12 @@ const groupMessages = () => peer!.actions.filter((action) => action.action === '
 async function command(qq: string, line: string, role: 'member' | 'admin' = 'member'): Promise<string> {
   const before = peer!.actions.filter(privateTo(qq)).length;
   peer!.pushGroupMessage({ groupId, userId: qq, member: { role }, message: [text(line)] });
-  await waitUntil(() => peer!.actions.filter(privateTo(qq)).length > before);
+  await waitUntil(() => peer!.actions.filter(privateTo(qq)).length > before, showingActions);
   return peer!.actions.filter(privateTo(qq)).slice(before).map(textOf).join('\n');
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in time; actions: ${peer!.actions.map((action) => action.action).join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** For waitUntil: on a timeout, say which actions the peer saw. */
+const showingActions = { describe: () => `actions: ${peer!.actions.map((action) => action.action).join(', ')}` };
 
 describe('/memory over QQ', () => {
   it('show goes to the asker by private message, with only a note in the group; each sees only their own', async () => {
@@ -102,7 +98,7 @@ describe('/memory over QQ', () => {
     expect(shown).toContain('春日 在这里记得的关于你的事');
     expect(shown).toContain('麻糬');
     expect(shown).not.toContain('船长');
-    await waitUntil(() => groupMessages().length === 1);
+    await waitUntil(() => groupMessages().length === 1, showingActions);
     const note = textOf(groupMessages()[0]!).trim();
     expect(note).toBe(translator.t('zh-CN', 'adapters.sent-privately'));
     expect(note).not.toContain('麻糬');
@@ -114,7 +110,7 @@ describe('/memory over QQ', () => {
 
   it('export arrives as JSON text in a private message (OneBot v11 has no portable upload)', async () => {
     await command(aliceQQ, '/memory export');
-    await waitUntil(() => peer!.actions.filter(privateTo(aliceQQ)).length === 2);
+    await waitUntil(() => peer!.actions.filter(privateTo(aliceQQ)).length === 2, showingActions);
     const [note, file] = peer!.actions.filter(privateTo(aliceQQ)).map(textOf);
     expect(note).toBe('已附上你在这里与 春日 的 2 条记忆。');
     const [header, ...body] = file!.split('\n');
@@ -123,7 +119,7 @@ describe('/memory over QQ', () => {
     expect(parsed).toMatchObject({ platform: 'qq', platformUserId: aliceQQ });
     expect(parsed.memories.map((record) => record.content).sort()).toEqual(['阿丽丝是一个开朗的小提琴手。', '阿丽丝有一只叫麻糬的猫。'].sort());
     // nothing of the file in the group
-    await waitUntil(() => groupMessages().length === 1);
+    await waitUntil(() => groupMessages().length === 1, showingActions);
     expect(groupMessages().map(textOf).join('')).not.toContain('麻糬');
   });
 

@@ -18,8 +18,11 @@ import type { FakeOneBot } from './fakes/fake-onebot.js';
 import { at, createFakeOneBot, text } from './fakes/fake-onebot.js';
 import type { FakeOpenAi } from './fakes/fake-openai-server.js';
 import { startFakeOpenAi } from './fakes/fake-openai-server.js';
+import { waitUntil } from './helpers/wait.js';
 
 const token = 'discord-secret-token.abc.def';
+/** For waitUntil: the whole service answers through real clients, so give it twice the usual time. */
+const serviceWait = { timeoutMs: 10_000 };
 const selfId = '123456789';
 const alice: FakeUser = { id: '500000000000000001', username: 'alice', global_name: 'Alice' };
 const manageGuild = '32';
@@ -88,13 +91,13 @@ describe('the service with every adapter configured', () => {
     expect(callbackOf(refused).flags).toBe(64);
 
     discord!.dispatchInteraction({ channelId, guildId, user: alice, name: 'persona', subcommand: 'set', options: [{ name: 'character', type: 3, value: '小满' }], permissions: manageGuild });
-    await waitFor(() => discord!.requests.filter(isCallback).length === 2);
+    await waitUntil(() => discord!.requests.filter(isCallback).length === 2, serviceWait);
     expect(callbackOf(discord!.requests.filter(isCallback)[1]!).content).toContain('苏小满');
 
     // a minute later, past the per-user cooldown
     const later = new Date(Date.now() + 60_000).toISOString();
     discord!.dispatchMessage({ channelId, guildId, author: alice, content: `<@${discord!.bot.id}> 你好`, mentions: [discord!.bot], timestamp: later });
-    await waitFor(() => discord!.requests.filter(isMessagePost).length === 2);
+    await waitUntil(() => discord!.requests.filter(isMessagePost).length === 2, serviceWait);
     const system = (llm!.chatRequests().at(-1)!.body as { messages: { content: string }[] }).messages[0]!.content;
     expect(system).toContain('你是苏小满');
   });
@@ -154,18 +157,18 @@ describe('/memory through Discord', () => {
         timestamp: new Date(Date.now() + minutes * 60_000).toISOString(),
       });
     say(alice, 'my cat is called Mochi', 0);
-    await waitFor(() => discord!.requests.filter(isMessagePost).length === 1);
+    await waitUntil(() => discord!.requests.filter(isMessagePost).length === 1, serviceWait);
     say(bob, 'I am learning the cello', 1);
-    await waitFor(() => discord!.requests.filter(isMessagePost).length === 2);
+    await waitUntil(() => discord!.requests.filter(isMessagePost).length === 2, serviceWait);
     say(alice, 'Mochi knocked over my tea', 2);
-    await waitFor(() => discord!.requests.filter(isMessagePost).length === 3);
+    await waitUntil(() => discord!.requests.filter(isMessagePost).length === 3, serviceWait);
     await app!.engine.idle();
 
     const callbacks = () => discord!.requests.filter(isCallback);
     const command = (user: FakeUser, subcommand: string, options: { name: string; type: number; value: string }[] = []) => {
       const before = callbacks().length;
       discord!.dispatchInteraction({ channelId, guildId, user, name: 'memory', subcommand, options, permissions: '0' });
-      return waitFor(() => callbacks().length === before + 1).then(() => callbackOf(callbacks().at(-1)!));
+      return waitUntil(() => callbacks().length === before + 1, serviceWait).then(() => callbackOf(callbacks().at(-1)!));
     };
 
     const shown = await command(alice, 'show');
@@ -233,11 +236,3 @@ describe('npm start as a process', () => {
     expect(output).not.toContain(token);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((done) => setTimeout(done, 10));
-  }
-}

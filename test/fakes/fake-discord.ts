@@ -4,8 +4,8 @@
  * Wire facts (and pitfalls) in /work/shared/PLATFORMS.md.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { closeServer, listenOnLoopback, readBody, sendJson } from './loopback-http.js';
 
 export interface FakeUser {
   id: string;
@@ -121,9 +121,7 @@ export async function startFakeDiscord(
   }
 
   async function onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
+    const raw = await readBody(request);
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = decodeURIComponent(url.pathname.replace(/^\/api\/v10/, ''));
     const contentType = request.headers['content-type'] ?? '';
@@ -154,12 +152,12 @@ export async function startFakeDiscord(
     const [status, payload] = route(recorded.method, path, (body ?? {}) as Record<string, unknown>);
     // A 204 must carry no content-type: @discordjs/rest would try to parse an empty JSON body and crash.
     if (status === 204) response.writeHead(204).end();
-    else response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+    else sendJson(response, status, payload);
   }
 
   const server = createServer((request, response) => {
     onRequest(request, response).catch((error: unknown) => {
-      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(error), code: 0 }));
+      sendJson(response, 500, { message: String(error), code: 0 });
     });
   });
   const gateway = new WebSocketServer({ server, path: '/gateway' });
@@ -186,8 +184,7 @@ export async function startFakeDiscord(
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server);
 
   return {
     bot,
@@ -264,8 +261,7 @@ export async function startFakeDiscord(
     async close(): Promise<void> {
       for (const socket of sockets) socket.terminate();
       await new Promise<void>((resolve) => gateway.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }

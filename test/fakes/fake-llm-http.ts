@@ -1,9 +1,11 @@
 /**
- * The plumbing both LLM fakes share (fake-openai-server.ts, fake-ollama-server.ts): a node:http server on
- * 127.0.0.1:0 that records every request, plays a queue of scripted faults, and streams chunks with a delay.
+ * What both LLM fakes share (fake-openai-server.ts, fake-ollama-server.ts): a node:http server on 127.0.0.1:0 that
+ * records every request, plays a queue of scripted faults, and streams chunks with a delay; and how a chat or an
+ * embedding request is answered before it is put on the wire (the scripted or echo reply, its chunks, the default
+ * vectors, one token a character). Each fake keeps its own wire protocol and error format.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback, readBody, sendJson } from './loopback-http.js';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -43,18 +45,51 @@ export interface FakeExchange {
   stream(contentType: string, pieces: readonly string[]): Promise<void>;
 }
 
+/** A running LLM fake, as a test holds it. */
 export interface FakeHttpServer {
+  /** The address a client is given: `http://127.0.0.1:<port>` and the base path (OpenAI's ends in /v1). */
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** Only the chat requests, in order. */
+  chatRequests(): RecordedRequest[];
   failNext(...faults: FakeFault[]): void;
   /** Pause between streamed chunks (ms); 0 by default. */
   chunkDelayMs: number;
   close(): Promise<void>;
 }
 
+/**
+ * A scripted reply: the text (streamed in chunks of 4 characters), or explicit chunks and a finish reason, under the
+ * name the fake's wire protocol gives it (`Reason`: 'finishReason' for OpenAI, 'doneReason' for Ollama).
+ */
+export type ScriptedReply<Reason extends string> = string | ({ readonly chunks: readonly string[] } & { readonly [key in Reason]?: string });
+
+/** The options both LLM fakes take; `Reply` is the fake's scripted reply. */
+export interface FakeLlmOptions<Reply> {
+  /** Default: 'echo: ' + the last user message. May be async: a slow or held reply (the client waits meanwhile). */
+  readonly reply?: (call: FakeChatCall) => Reply | Promise<Reply>;
+  /** Default: a deterministic vector of `embeddingDimension` numbers, not unit length. */
+  readonly embed?: (text: string) => number[];
+  readonly embeddingDimension?: number;
+  readonly models?: readonly string[];
+}
+
+/** A chat request as a reply sees it. */
+export interface FakeChatCall {
+  readonly model: string;
+  readonly messages: { role: string; content: string }[];
+  readonly stream: boolean;
+  /** The whole request body, for anything else a reply wants to look at. */
+  readonly body: Record<string, unknown>;
+}
+
 export async function startFakeHttpServer(options: {
   handle: (exchange: FakeExchange) => Promise<void> | void;
   errorBody: (status: number, message: string) => unknown;
+  /** The path clients put before every endpoint, e.g. '/v1'; none by default. */
+  basePath?: string;
+  /** The chat endpoint's path, for `chatRequests()`. */
+  chatPath: string;
 }): Promise<FakeHttpServer> {
   const requests: RecordedRequest[] = [];
   const faults: FakeFault[] = [];
@@ -63,8 +98,7 @@ export async function startFakeHttpServer(options: {
   const server = createServer((incoming, response) => {
     void serve(incoming, response).catch((error: unknown) => {
       if (!response.headersSent && !response.destroyed) {
-        response.writeHead(500, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(options.errorBody(500, `fake server bug: ${String(error)}`)));
+        sendJson(response, 500, options.errorBody(500, `fake server bug: ${String(error)}`));
       } else {
         response.destroy();
       }
@@ -72,9 +106,7 @@ export async function startFakeHttpServer(options: {
   });
 
   async function serve(incoming: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of incoming) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const rawBody = (await readBody(incoming)).toString('utf8');
     let body: unknown;
     try {
       body = rawBody ? JSON.parse(rawBody) : undefined;
@@ -115,8 +147,7 @@ export async function startFakeHttpServer(options: {
       response,
       fault,
       json(status, value, headers = {}) {
-        response.writeHead(status, { 'content-type': 'application/json', ...headers });
-        response.end(JSON.stringify(value));
+        sendJson(response, status, value, headers);
       },
       async stream(contentType, pieces) {
         response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache' });
@@ -139,12 +170,12 @@ export async function startFakeHttpServer(options: {
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${options.basePath ?? ''}`,
     requests,
+    chatRequests: () => requests.filter((request) => request.path === options.chatPath),
     failNext: (...more) => void faults.push(...more),
     get chunkDelayMs() {
       return state.chunkDelayMs;
@@ -152,11 +183,7 @@ export async function startFakeHttpServer(options: {
     set chunkDelayMs(value: number) {
       state.chunkDelayMs = value;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
@@ -177,6 +204,66 @@ function wait(ms: number, response: ServerResponse): Promise<boolean> {
     }, ms);
     response.once('close', onClose);
   });
+}
+
+/** A chat request as a fake answers it: the call, and what its reply makes of it. */
+export interface ChatTurn {
+  readonly call: FakeChatCall;
+  /** The answer's text in the pieces it is streamed in. */
+  readonly chunks: string[];
+  readonly finishReason: string;
+  /** The fakes count one token a character: the characters of all the messages. */
+  readonly promptTokens: number;
+}
+
+/**
+ * Reads a chat request body and asks `reply` (by default: 'echo: ' + the last user message) for the answer.
+ * `streamsByDefault`: whether a body that does not say `stream` asks for a stream (Ollama's default) or not (OpenAI's).
+ */
+export async function chatTurnOf<Reason extends string>(
+  requestBody: unknown,
+  how: { streamsByDefault: boolean; reply: FakeLlmOptions<ScriptedReply<Reason>>['reply']; reasonKey: Reason },
+): Promise<ChatTurn> {
+  const body = (requestBody ?? {}) as Record<string, unknown>;
+  const call: FakeChatCall = {
+    model: String(body.model ?? ''),
+    messages: Array.isArray(body.messages) ? (body.messages as FakeChatCall['messages']) : [],
+    stream: how.streamsByDefault ? body.stream !== false : body.stream === true,
+    body,
+  };
+  const answer = await (how.reply ?? echoLastUser)(call);
+  return {
+    call,
+    chunks: typeof answer === 'string' ? splitIntoChunks(answer) : [...answer.chunks],
+    finishReason: typeof answer === 'string' ? 'stop' : (answer[how.reasonKey] ?? 'stop'),
+    promptTokens: tokensOf(call.messages.map((message) => String(message.content))),
+  };
+}
+
+/** An embedding request as a fake answers it: one vector for each text asked for (`input`, one string or an array). */
+export interface EmbeddingTurn {
+  readonly model: string;
+  readonly vectors: number[][];
+  /** One token a character of the texts. */
+  readonly tokens: number;
+}
+
+/** Reads an embedding request body; vectors come from `embed`, else `defaultFakeEmbedding` in `embeddingDimension` (8). */
+export function embeddingTurnOf(requestBody: unknown, options: FakeLlmOptions<unknown>): EmbeddingTurn {
+  const body = (requestBody ?? {}) as { model?: string; input?: unknown };
+  const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')];
+  const dimension = options.embeddingDimension ?? 8;
+  const embed = options.embed ?? ((text: string) => defaultFakeEmbedding(text, dimension));
+  return { model: body.model ?? '', vectors: inputs.map((text) => embed(text)), tokens: tokensOf(inputs) };
+}
+
+function echoLastUser(call: FakeChatCall): string {
+  const lastUser = [...call.messages].reverse().find((message) => message.role === 'user');
+  return `echo: ${lastUser?.content ?? ''}`;
+}
+
+function tokensOf(texts: readonly string[]): number {
+  return texts.reduce((sum, text) => sum + text.length, 0);
 }
 
 /** A deterministic, deliberately not unit-length vector for a text, so tests can see normalization happen. */

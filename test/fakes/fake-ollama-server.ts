@@ -10,52 +10,23 @@
  * Endpoints: POST /api/chat (NDJSON stream unless `stream: false`, as Ollama defaults to streaming),
  * POST /api/embed ({ embeddings }), GET /api/tags, GET /api/version. Errors are `{ "error": "..." }` like Ollama's.
  */
-import {
-  defaultFakeEmbedding,
-  splitIntoChunks,
-  startFakeHttpServer,
-  type FakeFault,
-  type RecordedRequest,
-} from './fake-llm-http.js';
+import { chatTurnOf, embeddingTurnOf, startFakeHttpServer, type FakeHttpServer, type FakeLlmOptions, type ScriptedReply } from './fake-llm-http.js';
 
-export type { FakeFault, RecordedRequest } from './fake-llm-http.js';
-
-export interface FakeOllamaChatCall {
-  readonly model: string;
-  readonly messages: { role: string; content: string }[];
-  readonly stream: boolean;
-  readonly body: Record<string, unknown>;
-}
+export type { FakeChatCall, FakeFault, RecordedRequest } from './fake-llm-http.js';
 
 /** A reply: the text (streamed in chunks of 4 characters), or explicit chunks and a done reason. */
-export type FakeOllamaReply = string | { readonly chunks: readonly string[]; readonly doneReason?: string };
+export type FakeOllamaReply = ScriptedReply<'doneReason'>;
 
-export interface FakeOllamaOptions {
-  /** Default: 'echo: ' + the last user message. */
-  readonly reply?: (call: FakeOllamaChatCall) => FakeOllamaReply;
-  /** Default: a deterministic vector of `embeddingDimension` numbers, not unit length. */
-  readonly embed?: (text: string) => number[];
-  readonly embeddingDimension?: number;
-  readonly models?: readonly string[];
+export interface FakeOllamaOptions extends FakeLlmOptions<FakeOllamaReply> {
   readonly version?: string;
 }
 
-export interface FakeOllama {
-  /** The host, e.g. http://127.0.0.1:12345, ready for `host`. */
-  readonly url: string;
-  readonly requests: RecordedRequest[];
-  chatRequests(): RecordedRequest[];
-  failNext(...faults: FakeFault[]): void;
-  chunkDelayMs: number;
-  close(): Promise<void>;
-}
+/** `url` is the host, e.g. http://127.0.0.1:12345, ready for `host`. */
+export type FakeOllama = FakeHttpServer;
 
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
-  const dimension = options.embeddingDimension ?? 8;
-  const reply = options.reply ?? defaultReply;
-  const embed = options.embed ?? ((text: string) => defaultFakeEmbedding(text, dimension));
-
-  const server = await startFakeHttpServer({
+  return startFakeHttpServer({
+    chatPath: '/api/chat',
     errorBody: (_status, message) => ({ error: message }),
     async handle(exchange) {
       const { request } = exchange;
@@ -79,20 +50,15 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         return;
       }
       if (request.method === 'POST' && request.path === '/api/chat') {
-        const body = (request.body ?? {}) as Record<string, unknown>;
-        const call: FakeOllamaChatCall = {
-          model: String(body.model ?? ''),
-          messages: Array.isArray(body.messages) ? (body.messages as FakeOllamaChatCall['messages']) : [],
-          stream: body.stream !== false,
-          body,
-        };
-        const answer = reply(call);
-        const chunks = typeof answer === 'string' ? splitIntoChunks(answer) : [...answer.chunks];
-        const doneReason = typeof answer === 'string' ? 'stop' : (answer.doneReason ?? 'stop');
+        const { call, chunks, finishReason: doneReason, promptTokens } = await chatTurnOf(request.body, {
+          streamsByDefault: true,
+          reply: options.reply,
+          reasonKey: 'doneReason',
+        });
         const stats = {
           total_duration: 1_000_000,
           load_duration: 1000,
-          prompt_eval_count: call.messages.reduce((sum, message) => sum + String(message.content).length, 0),
+          prompt_eval_count: promptTokens,
           prompt_eval_duration: 1000,
           eval_count: chunks.length,
           eval_duration: 1000,
@@ -118,37 +84,17 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         return;
       }
       if (request.method === 'POST' && request.path === '/api/embed') {
-        const body = (request.body ?? {}) as { model?: string; input?: unknown };
-        const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')];
+        const { model, vectors, tokens } = embeddingTurnOf(request.body, options);
         exchange.json(200, {
-          model: body.model ?? '',
-          embeddings: inputs.map((text) => embed(text)),
+          model,
+          embeddings: vectors,
           total_duration: 1000,
           load_duration: 100,
-          prompt_eval_count: inputs.reduce((sum, text) => sum + text.length, 0),
+          prompt_eval_count: tokens,
         });
         return;
       }
       exchange.json(404, { error: `no route ${request.method} ${request.path}` });
     },
   });
-
-  return {
-    url: server.url,
-    requests: server.requests,
-    chatRequests: () => server.requests.filter((request) => request.path === '/api/chat'),
-    failNext: server.failNext,
-    get chunkDelayMs() {
-      return server.chunkDelayMs;
-    },
-    set chunkDelayMs(value: number) {
-      server.chunkDelayMs = value;
-    },
-    close: server.close,
-  };
-}
-
-function defaultReply(call: FakeOllamaChatCall): string {
-  const lastUser = [...call.messages].reverse().find((message) => message.role === 'user');
-  return `echo: ${lastUser?.content ?? ''}`;
 }

@@ -6,8 +6,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { closeServer, listenOnLoopback, readBody, sendJson } from './loopback-http.js';
 
 export type Segment = { type: string; data: Record<string, unknown> };
 export interface RecordedAction { action: string; params: Record<string, unknown>; data: unknown }
@@ -102,8 +102,7 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
         if (options.token && request.headers.authorization !== `Bearer ${options.token}`) return ws.close(1008, 'bad token');
         attach(ws);
       });
-      await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
-      return `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+      return `ws://127.0.0.1:${await listenOnLoopback(httpServer)}`;
     },
     /** HTTP mode: serves the OneBot HTTP API (POST /<action>) on 127.0.0.1:0 and resolves to its http:// URL. */
     async listenHttp(): Promise<string> {
@@ -112,17 +111,14 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
           response.writeHead(401).end();
           return;
         }
-        const chunks: Buffer[] = [];
-        request.on('data', (chunk: Buffer) => chunks.push(chunk));
-        request.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
+        void readBody(request).then((raw) => {
+          const body = raw.toString('utf8');
           const params = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
           const result = record(new URL(request.url ?? '/', 'http://x').pathname.slice(1), params);
-          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+          sendJson(response, 200, result);
         });
       });
-      await new Promise<void>((resolve) => httpServer!.listen(0, '127.0.0.1', resolve));
-      return `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+      return `http://127.0.0.1:${await listenOnLoopback(httpServer)}`;
     },
     /**
      * HTTP mode: posts a group message event to the adapter as implementations do — compact JSON with `<`, `>` and `&`
@@ -179,7 +175,10 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
       socket = null;
       for (const client of wsServer?.clients ?? []) client.terminate();
       await new Promise<void>((resolve) => (wsServer ? wsServer.close(() => resolve()) : resolve()));
-      await new Promise<void>((resolve) => (httpServer ? httpServer.close(() => resolve()) : resolve()));
+      wsServer = null;
+      const server = httpServer;
+      httpServer = null; // a second close is a no-op
+      if (server) await closeServer(server);
     },
   };
 }

@@ -12,56 +12,27 @@
  * POST /v1/embeddings (float arrays, or base64 little-endian float32 when encoding_format is 'base64' or absent),
  * GET /v1/models.
  */
-import {
-  defaultFakeEmbedding,
-  splitIntoChunks,
-  startFakeHttpServer,
-  type FakeFault,
-  type RecordedRequest,
-} from './fake-llm-http.js';
+import { chatTurnOf, embeddingTurnOf, startFakeHttpServer, type FakeHttpServer, type FakeLlmOptions, type ScriptedReply } from './fake-llm-http.js';
 
-export type { FakeFault, RecordedRequest } from './fake-llm-http.js';
-
-export interface FakeChatCall {
-  readonly model: string;
-  readonly messages: { role: string; content: string }[];
-  readonly stream: boolean;
-  /** The whole request body, for anything else a reply wants to look at. */
-  readonly body: Record<string, unknown>;
-}
+export type { FakeChatCall, FakeFault, RecordedRequest } from './fake-llm-http.js';
 
 /** A reply: the text (streamed in chunks of 4 characters), or explicit chunks and a finish reason. */
-export type FakeChatReply = string | { readonly chunks: readonly string[]; readonly finishReason?: string };
+export type FakeChatReply = ScriptedReply<'finishReason'>;
 
-export interface FakeOpenAiOptions {
-  /** Default: 'echo: ' + the last user message. May be async: a slow or held reply (the client waits meanwhile). */
-  readonly reply?: (call: FakeChatCall) => FakeChatReply | Promise<FakeChatReply>;
-  /** Default: a deterministic vector of `embeddingDimension` numbers, not unit length. */
-  readonly embed?: (text: string) => number[];
-  readonly embeddingDimension?: number;
+export interface FakeOpenAiOptions extends FakeLlmOptions<FakeChatReply> {
   /** Answer embeddings in reverse order (with correct `index`), as some batching servers do. */
   readonly shuffleEmbeddings?: boolean;
-  readonly models?: readonly string[];
 }
 
-export interface FakeOpenAi {
-  /** Base URL including /v1, ready for `baseURL`. */
-  readonly url: string;
-  readonly requests: RecordedRequest[];
-  /** Only the chat requests, in order. */
-  chatRequests(): RecordedRequest[];
-  failNext(...faults: FakeFault[]): void;
-  chunkDelayMs: number;
-  close(): Promise<void>;
-}
+/** `url` is the base URL including /v1, ready for `baseURL`. */
+export type FakeOpenAi = FakeHttpServer;
 
 export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
-  const dimension = options.embeddingDimension ?? 8;
-  const reply = options.reply ?? defaultReply;
-  const embed = options.embed ?? ((text: string) => defaultFakeEmbedding(text, dimension));
   let sequence = 0;
 
-  const server = await startFakeHttpServer({
+  return startFakeHttpServer({
+    basePath: '/v1',
+    chatPath: '/v1/chat/completions',
     errorBody: (status, message) => ({
       error: { message, type: status === 429 ? 'rate_limit_exceeded' : 'fake_error', param: null, code: null },
     }),
@@ -74,19 +45,14 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
         return;
       }
       if (request.method === 'POST' && request.path === '/v1/chat/completions') {
-        const body = (request.body ?? {}) as Record<string, unknown>;
-        const call: FakeChatCall = {
-          model: String(body.model ?? ''),
-          messages: Array.isArray(body.messages) ? (body.messages as FakeChatCall['messages']) : [],
-          stream: body.stream === true,
-          body,
-        };
-        const answer = await reply(call);
-        const chunks = typeof answer === 'string' ? splitIntoChunks(answer) : [...answer.chunks];
-        const finishReason = typeof answer === 'string' ? 'stop' : (answer.finishReason ?? 'stop');
+        const { call, chunks, finishReason, promptTokens } = await chatTurnOf(request.body, {
+          streamsByDefault: false,
+          reply: options.reply,
+          reasonKey: 'finishReason',
+        });
         const content = chunks.join('');
         const usage = {
-          prompt_tokens: call.messages.reduce((sum, message) => sum + String(message.content).length, 0),
+          prompt_tokens: promptTokens,
           completion_tokens: chunks.length,
           total_tokens: 0,
         };
@@ -110,26 +76,21 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
           ...chunks.map((text) => frame([{ index: 0, delta: { content: text }, finish_reason: null }])),
           frame([{ index: 0, delta: {}, finish_reason: finishReason }]),
         ];
-        const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+        const streamOptions = call.body.stream_options as { include_usage?: boolean } | undefined;
         if (streamOptions?.include_usage) pieces.push(frame([], { usage }));
         pieces.push('data: [DONE]\n\n');
         await exchange.stream('text/event-stream', pieces);
         return;
       }
       if (request.method === 'POST' && request.path === '/v1/embeddings') {
-        const body = (request.body ?? {}) as { model?: string; input?: unknown; encoding_format?: string };
-        const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')];
-        const asBase64 = body.encoding_format !== 'float';
-        const data = inputs.map((text, index) => {
-          const vector = embed(text);
-          return { object: 'embedding', index, embedding: asBase64 ? toBase64Float32(vector) : vector };
-        });
+        const { model, vectors, tokens } = embeddingTurnOf(request.body, options);
+        const asBase64 = (request.body as { encoding_format?: string } | undefined)?.encoding_format !== 'float';
+        const data = vectors.map((vector, index) => ({ object: 'embedding', index, embedding: asBase64 ? toBase64Float32(vector) : vector }));
         if (options.shuffleEmbeddings) data.reverse();
-        const tokens = inputs.reduce((sum, text) => sum + text.length, 0);
         exchange.json(200, {
           object: 'list',
           data,
-          model: body.model ?? '',
+          model,
           usage: { prompt_tokens: tokens, total_tokens: tokens },
         });
         return;
@@ -137,25 +98,6 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       exchange.json(404, { error: { message: `no route ${request.method} ${request.path}`, type: 'not_found' } });
     },
   });
-
-  return {
-    url: `${server.url}/v1`,
-    requests: server.requests,
-    chatRequests: () => server.requests.filter((request) => request.path === '/v1/chat/completions'),
-    failNext: server.failNext,
-    get chunkDelayMs() {
-      return server.chunkDelayMs;
-    },
-    set chunkDelayMs(value: number) {
-      server.chunkDelayMs = value;
-    },
-    close: server.close,
-  };
-}
-
-function defaultReply(call: FakeChatCall): string {
-  const lastUser = [...call.messages].reverse().find((message) => message.role === 'user');
-  return `echo: ${lastUser?.content ?? ''}`;
 }
 
 function toBase64Float32(vector: readonly number[]): string {
