@@ -4,7 +4,7 @@ import type { CharacterCatalog } from '../src/characters/catalog.js';
 import { createCommandHandler } from '../src/commands/index.js';
 import { forgetMeCodeTtlMs } from '../src/commands/memory-command.js';
 import type { CommandHandler, CommandInvocation } from '../src/core/commands.js';
-import type { Engine } from '../src/core/engine.js';
+import type { Engine } from '../src/engine/engine.js';
 import { loadTranslator } from '../src/core/i18n.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
 import { openDatabase } from '../src/store/db.js';
