@@ -65,7 +65,7 @@ describe('consolidation after kill -9', () => {
   it('resumes without duplicates and without losing anything', async () => {
     let calls = 0;
     let holdRequest: (() => void) | null = null;
-    let releaseHeld: (() => void) | null = null;
+    let releaseHeld: () => void = () => {};
     const held = new Promise<void>((resolve) => (holdRequest = resolve));
     fixture = await openConsolidationFixture(async (call: FakeChatCall) => {
       calls++;
@@ -107,7 +107,7 @@ describe('consolidation after kill -9', () => {
     const doneSummaryJobs = (fixture.base.db.prepare(`SELECT count(*) AS n FROM consolidation_jobs WHERE kind = 'summary' AND state = 'done'`).get() as { n: number }).n;
     expect(summariesBefore).toBe(doneSummaryJobs);
 
-    releaseHeld?.();
+    releaseHeld();
     const result = await fixture.consolidator().runDue();
     expect(result.failed + result.skipped).toBe(0);
     const after = fixture.jobs.counts();
