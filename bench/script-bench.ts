@@ -7,7 +7,10 @@
  * (b) per-turn latency of the scenes provider (query embedding, KNN + BM25 fusion, history dedupe, packing under the
  *     1,500-token budget) over 500 queries, p50/p95;
  * (c) the same for the real ChatHaruhi haruhi script (../shared/data/chatharuhi/haruhi, loaded through the script
- *     folder loader by a symlink, never copied), skipped when that folder is absent.
+ *     folder loader by a symlink, never copied), skipped when that folder is absent;
+ * (d) for both, what the SimHash shortlist costs in quality: of the vector candidates a turn asks for (the top 96 for
+ *     32 scenes), the share that re-scoring every chunk of the script by cosine also ranks there, and the time each
+ *     takes.
  *
  *   node dist/bench/script-bench.js [--chunks N] [--queries N]
  */
@@ -18,12 +21,16 @@ import { performance } from 'node:perf_hooks';
 import { CharacterCatalog } from '../src/characters/catalog.js';
 import type { Character } from '../src/characters/character.js';
 import { createScriptIndex } from '../src/characters/script-index.js';
+import { candidateDepth, scriptShortlist } from '../src/characters/script-search.js';
 import { countTokens } from '../src/core/tokens.js';
 import type { HistoryLine } from '../src/core/turn.js';
 import type { CharacterTurn } from '../src/engine/engine.js';
-import { createScenesProvider } from '../src/engine/providers/scenes-provider.js';
+import { createScenesProvider, defaultSceneCandidates } from '../src/engine/providers/scenes-provider.js';
 import { createBuiltinEmbedder } from '../src/llm/builtin/ngram-embedder.js';
+import type { Embedder } from '../src/llm/types.js';
 import { openDatabase } from '../src/store/db.js';
+import { ScriptStore } from '../src/store/script-store.js';
+import { maxShortlist } from '../src/store/vector-table.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { repositoryRoot } from './memorybank-data.js';
 import { formatMs, summarize } from './stats.js';
@@ -171,9 +178,49 @@ async function measure(
       `    ${label}: scenes per turn over ${queries.length} queries p50 ${formatMs(stats.p50)}, p95 ${formatMs(stats.p95)}, ` +
         `mean ${formatMs(stats.mean)}; ${(items / queries.length).toFixed(1)} scenes, ${Math.round(tokens / queries.length)} tokens a turn`,
     );
+    await measureShortlist(label, new ScriptStore(db), embedder, characterId, queries);
   } finally {
     db.close();
   }
+}
+
+/**
+ * (d): the shortlist a scenes turn uses against re-scoring the whole script (exact up to half-float rounding, for
+ * scripts of at most maxShortlist chunks), over the distinct queries: recall of the top 10 and of the whole list.
+ */
+async function measureShortlist(
+  label: string,
+  store: ScriptStore,
+  embedder: Embedder,
+  characterId: string,
+  queries: readonly string[],
+): Promise<void> {
+  const depth = candidateDepth(defaultSceneCandidates);
+  const shortlist = scriptShortlist(depth);
+  const distinct = [...new Set(queries)];
+  const vectors = await embedder.embed(distinct, { purpose: 'query' });
+  const kept = { top10: 0, all: 0, wanted10: 0, wanted: 0 };
+  const shortlistMs: number[] = [];
+  const wholeMs: number[] = [];
+  for (const vector of vectors) {
+    let started = performance.now();
+    const quick = store.vectorCandidates(characterId, embedder.dimension, vector, depth, shortlist).map((hit) => hit.id);
+    shortlistMs.push(performance.now() - started);
+    started = performance.now();
+    const whole = store.vectorCandidates(characterId, embedder.dimension, vector, depth, maxShortlist).map((hit) => hit.id);
+    wholeMs.push(performance.now() - started);
+    const found = new Set(quick);
+    kept.top10 += whole.slice(0, 10).filter((id) => found.has(id)).length;
+    kept.wanted10 += Math.min(10, whole.length);
+    kept.all += whole.filter((id) => found.has(id)).length;
+    kept.wanted += whole.length;
+  }
+  const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`;
+  console.log(
+    `    ${label}: vector candidates (top ${depth}, shortlist ${shortlist}) over ${distinct.length} distinct queries keep ` +
+      `${percent(kept.top10, kept.wanted10)} of the exact top 10 and ${percent(kept.all, kept.wanted)} of the exact top ${depth}; ` +
+      `p50 ${formatMs(summarize(shortlistMs).p50)} vs ${formatMs(summarize(wholeMs).p50)} re-scoring every chunk`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -1,10 +1,13 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Character } from '../src/characters/character.js';
 import { loadCharacter } from '../src/characters/load-characters.js';
 import { createScriptIndex } from '../src/characters/script-index.js';
+import { embedInBatches, indexMatches, readChunkText } from '../src/characters/script-indexer.js';
+import { candidateDepth, createScriptSearch, scriptShortlist } from '../src/characters/script-search.js';
+import { StoreError } from '../src/core/errors.js';
 import { LlmError } from '../src/llm/types.js';
 import type { Embedder } from '../src/llm/types.js';
 import { createBuiltinEmbedder } from '../src/llm/builtin/ngram-embedder.js';
@@ -12,7 +15,10 @@ import type { SqliteDatabase } from '../src/store/db.js';
 import { openDatabase, schemaVersion } from '../src/store/db.js';
 import { migrations } from '../src/store/migrations/index.js';
 import { ScriptStore } from '../src/store/script-store.js';
-import { logToFile, logToStderr } from '../src/util/logger.js';
+import { reciprocalRank } from '../src/search/fusion.js';
+import { documentTerms } from '../src/search/terms.js';
+import { createLogger, logToFile, logToStderr } from '../src/util/logger.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'scripts');
 
@@ -53,8 +59,17 @@ const load = (id: string): Character => loadCharacter(join(directory, 'character
 const chunkIds = (characterId: string) =>
   (db.prepare('SELECT id FROM script_chunks WHERE character_id = ? ORDER BY id').all(characterId) as { id: number }[]).map((row) => row.id);
 
+/** Every code of a vector table has its half-float vector and no vector outlives its code: they come and go together. */
+function expectCodesAndVectorsTogether(dimension: number): void {
+  const table = `script_codes_${dimension}`;
+  if (db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = ?`).pluck().get(table) === 0) return;
+  const codes = db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+  expect(db.prepare(`SELECT count(*) FROM ${table}_half`).pluck().get(), `${table}: stored vectors beside ${codes} codes`).toBe(codes);
+}
+
 function snapshot(characterId: string, dimension = 384) {
   const store = new ScriptStore(db);
+  expectCodesAndVectorsTogether(dimension);
   return {
     state: store.state(characterId),
     chunks: db.prepare('SELECT ordinal, file, text FROM script_chunks WHERE character_id = ? ORDER BY ordinal').all(characterId),
@@ -146,6 +161,8 @@ describe('script index', () => {
     expect(store.countVectors('xia', 384)).toBe(0);
     expect(store.countVectors('xia', 64)).toBe(6);
     expect(store.state('xia')).toMatchObject({ embedderId: 'builtin:ngram-v1:64', dimension: 64 });
+    expectCodesAndVectorsTogether(384);
+    expectCodesAndVectorsTogether(64);
   });
 
   it('finds the relevant chunk in Chinese (1-2 character terms too) and in English', async () => {
@@ -224,7 +241,10 @@ describe('script index', () => {
         return vectors;
       },
     };
-    await expect(createScriptIndex({ db, embedder: broken }).ensureIndexed(load('mira'))).rejects.toThrow(/scene_4\.txt has a vector of 5 values/);
+    const refused = createScriptIndex({ db, embedder: broken }).ensureIndexed(load('mira'));
+    // the error names the vector table and the chunk's file
+    await expect(refused).rejects.toThrow(/^script_codes_384: chunk scene_4\.txt of mira has a vector of 5 values, expected 384$/);
+    await expect(refused).rejects.toBeInstanceOf(StoreError);
     expect(snapshot('mira')).toEqual(before);
   });
 
@@ -260,5 +280,196 @@ describe('script index', () => {
     ]);
     expect(results[0]!.error?.message).toMatch(/text_3\.txt: cannot read the file/);
     expect(progress).toEqual(['mira 0/5', 'mira 5/5']);
+  });
+});
+
+describe('script indexer, alone', () => {
+  it('embeds in batches, in order, reporting progress from 0', async () => {
+    const { embedder, counts } = countingEmbedder();
+    const progress: [number, number][] = [];
+    const texts = ['一', 'two', '三', 'four', '五'];
+    const vectors = await embedInBatches(embedder, texts, 2, (done, total) => progress.push([done, total]));
+    expect(vectors).toEqual(await embedder.embed(texts, { purpose: 'document' }));
+    expect(counts.documentCalls).toBe(4); // three batches, then the comparison's one call
+    expect(progress).toEqual([[0, 5], [2, 5], [4, 5], [5, 5]]);
+  });
+
+  it('refuses an embedder that answers a batch with the wrong number of vectors', async () => {
+    const short: Embedder = { id: 'test:short', dimension: 3, embed: async (texts) => texts.slice(1).map(() => new Float32Array(3)) };
+    const refused = embedInBatches(short, ['a', 'b'], 8);
+    await expect(refused).rejects.toThrow('the embedder test:short returned 1 vectors for 2 texts');
+    await expect(refused).rejects.toMatchObject({ kind: 'bad-response', retryable: false });
+  });
+
+  it('calls an index current only for the same script, embedder and length; a character without a script wants none', () => {
+    const { embedder } = countingEmbedder();
+    const xia = load('xia');
+    const state = {
+      key: 1, characterId: 'xia', scriptHash: xia.script!.hash, embedderId: embedder.id, dimension: embedder.dimension, chunkCount: 6, indexedAt: 0,
+    };
+    expect(indexMatches(state, xia, embedder)).toBe(true);
+    expect(indexMatches(null, xia, embedder)).toBe(false);
+    expect(indexMatches({ ...state, scriptHash: 'older' }, xia, embedder)).toBe(false);
+    expect(indexMatches({ ...state, embedderId: 'other' }, xia, embedder)).toBe(false);
+    expect(indexMatches({ ...state, dimension: 64 }, xia, embedder)).toBe(false);
+    expect(indexMatches(null, load('plain'), embedder)).toBe(true);
+    expect(indexMatches(state, load('plain'), embedder)).toBe(false);
+  });
+});
+
+describe('script search, alone', () => {
+  it('asks the store for deep lists and a wide shortlist, and fuses them by reciprocal rank', async () => {
+    const { embedder } = countingEmbedder();
+    await createScriptIndex({ db, embedder }).ensureIndexed(load('xia'));
+    const store = new ScriptStore(db);
+    const vectorCandidates = vi.spyOn(store, 'vectorCandidates');
+    const textCandidates = vi.spyOn(store, 'textCandidates');
+    const { search } = createScriptSearch({ store, embedder, logger: createLogger('test') });
+
+    const hits = await search('xia', '阿哲:「你喜欢猫吗？」', { limit: 32 });
+    expect(candidateDepth(32)).toBe(96);
+    expect(scriptShortlist(96)).toBe(200);
+    expect(vectorCandidates).toHaveBeenCalledWith('xia', 384, expect.any(Float32Array), 96, 200);
+    const byVector = vectorCandidates.mock.results[0]!.value as { id: number }[];
+    const byText = textCandidates.mock.results[0]!.value as { id: number }[];
+    expect(textCandidates.mock.calls[0]![2]).toBe(96);
+    // each hit's score is what its two ranks give (fusion.ts), and the hits come best first
+    const rankIn = (list: readonly { id: number }[], id: number) => list.findIndex((hit) => hit.id === id) + 1;
+    const expected = (id: number) =>
+      [rankIn(byVector, id), rankIn(byText, id)].reduce((sum, rank) => (rank === 0 ? sum : sum + reciprocalRank(rank)), 0);
+    expect(hits).toHaveLength(6);
+    for (const hit of hits) expect(hit.score).toBeCloseTo(expected(hit.chunkId), 12);
+    expect(hits[0]!.file).toBe('text_2.txt');
+  });
+
+  it('shortlists twice the candidates, and never fewer than a small script holds', () => {
+    expect(scriptShortlist(1)).toBe(200);
+    expect(scriptShortlist(96)).toBe(200);
+    expect(scriptShortlist(150)).toBe(300);
+    expect(candidateDepth(1)).toBe(30);
+    expect(candidateDepth(100_000)).toBe(4096);
+  });
+});
+
+describe('script vector storage', () => {
+  const dimension = 48;
+
+  function unitVector(random: () => number): Float32Array {
+    const vector = Float32Array.from({ length: dimension }, () => random() * 2 - 1);
+    const norm = Math.hypot(...vector);
+    return vector.map((value) => value / norm);
+  }
+
+  function write(store: ScriptStore, characterId: string, vectors: readonly Float32Array[]): number[] {
+    store.replace({
+      characterId, scriptHash: 'h', embedderId: 'test:random', dimension, indexedAt: 0,
+      chunks: vectors.map((vector, index) => ({ file: `text_${index}.txt`, text: `chunk ${index}`, tokenCount: 2, terms: ['chunk'], vector })),
+    });
+    return chunkIds(characterId);
+  }
+
+  it('re-scores the SimHash shortlist into the exact cosine order, inside one character only', () => {
+    const store = new ScriptStore(db);
+    const random = seededRandom(7);
+    const vectors = Array.from({ length: 600 }, () => unitVector(random));
+    const ids = write(store, 'xia', vectors);
+    const query = unitVector(random);
+    // Mira's script holds the query itself: the nearest vector of the table, and never Xia's to see.
+    const [mirasCopy] = write(store, 'mira', [query]);
+    const cosine = (vector: Float32Array) => vector.reduce((sum, value, index) => sum + value * query[index]!, 0);
+    const exact = ids.map((id, index) => ({ id, similarity: cosine(vectors[index]!) })).sort((a, b) => b.similarity - a.similarity);
+
+    const everything = store.vectorCandidates('xia', dimension, query, 10, 600);
+    expect(everything.map((hit) => hit.id)).toEqual(exact.slice(0, 10).map((hit) => hit.id));
+    const shortlisted = store.vectorCandidates('xia', dimension, query, 10, scriptShortlist(10));
+    expect(shortlisted.map((hit) => hit.id)).toEqual(exact.slice(0, 10).map((hit) => hit.id));
+    expect(store.vectorCandidates('mira', dimension, query, 5, scriptShortlist(5)).map((hit) => hit.id)).toEqual([mirasCopy]);
+    expect(store.countVectors('xia', dimension)).toBe(600);
+    expectCodesAndVectorsTogether(dimension);
+
+    store.remove('xia');
+    expect(store.countVectors('xia', dimension)).toBe(0);
+    expect(store.countVectors('mira', dimension)).toBe(1);
+    expectCodesAndVectorsTogether(dimension);
+  });
+
+  it("finds a character's codes through an index, not by reading every character's", () => {
+    write(new ScriptStore(db), 'xia', [unitVector(seededRandom(8))]);
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN SELECT chunk_id, validity, rowids FROM script_codes_${dimension}_chunks WHERE partition00 = ?`)
+      .all('xia') as { detail: string }[];
+    expect(plan.map((step) => step.detail).join(' ')).toContain(`USING INDEX script_codes_${dimension}_chunks_by_partition`);
+  });
+});
+
+describe('migration 80: script vectors on the one layout', () => {
+  const tableNames = (pattern: string) =>
+    (db.prepare(`SELECT name FROM sqlite_master WHERE name LIKE ? ORDER BY name`).all(pattern) as { name: string }[]).map((row) => row.name);
+
+  /**
+   * Xia's script indexed as the build before 0080 wrote it — float vectors in script_vectors_384, cosine, with its
+   * cleanup trigger — for this very script and embedder, so by every recorded field the index looks current.
+   */
+  async function writeFloatLayoutIndex(embedder: Embedder, xia: Character): Promise<void> {
+    const script = xia.script!;
+    const texts = script.chunkFiles.map((file) => readChunkText(join(script.textsDirectory, file)));
+    const vectors = await embedder.embed(texts, { purpose: 'document' });
+    db.exec(`
+      CREATE VIRTUAL TABLE script_vectors_384 USING vec0(
+        character_id text partition key,
+        embedding float[384] distance_metric=cosine
+      );
+      CREATE TRIGGER script_vectors_384_cleanup AFTER DELETE ON script_chunks BEGIN
+        DELETE FROM script_vectors_384 WHERE rowid = old.id;
+      END;`);
+    const key = db
+      .prepare(`INSERT INTO script_indexes (character_id, script_hash, embedder_id, dimension, chunk_count, indexed_at) VALUES (?, ?, ?, 384, ?, 0) RETURNING id`)
+      .pluck()
+      .get('xia', script.hash, embedder.id, texts.length) as number;
+    texts.forEach((text, ordinal) => {
+      const id = db
+        .prepare(`INSERT INTO script_chunks (character_id, ordinal, file, text, token_count) VALUES ('xia', ?, ?, ?, 1) RETURNING id`)
+        .pluck()
+        .get(ordinal, script.chunkFiles[ordinal], text) as number;
+      db.prepare(`INSERT INTO script_text (rowid, terms) VALUES (?, ?)`).run(id, documentTerms(key, text));
+      db.prepare(`INSERT INTO script_vectors_384 (rowid, character_id, embedding) VALUES (?, 'xia', ?)`).run(BigInt(id), vectors[ordinal]!);
+    });
+  }
+
+  it('forgets an index of the float layout, and the startup pass makes the script searchable in the new one', async () => {
+    const { embedder, counts } = countingEmbedder();
+    const xia = load('xia');
+    await writeFloatLayoutIndex(embedder, xia);
+    expect(createScriptIndex({ db, embedder }).isCurrent(xia)).toBe(true);
+    db.pragma('user_version = 70');
+    db.close();
+
+    db = openDatabase(join(directory, 'omoide.db'));
+    expect(schemaVersion(db)).toBe(80);
+    expect(tableNames('script_vectors%')).toEqual([]); // the vec0 table, its shadow tables and its trigger
+    expect(snapshot('xia')).toEqual({ state: null, chunks: [], vectors: 0, textEntries: 0 });
+
+    const index = createScriptIndex({ db, embedder });
+    expect(index.isCurrent(xia)).toBe(false);
+    const documentCallsBefore = counts.documentCalls;
+    expect(await index.ensureAll([xia])).toEqual([{ characterId: 'xia', indexed: true, chunks: 6 }]);
+    expect(counts.documentCalls).toBe(documentCallsBefore + 1);
+    expect(tableNames('script_codes_384%')).toEqual(expect.arrayContaining(['script_codes_384', 'script_codes_384_half']));
+    expect(snapshot('xia')).toMatchObject({ vectors: 6, textEntries: 6, state: { chunkCount: 6, scriptHash: xia.script!.hash } });
+    expect((await index.search('xia', '阿哲:「你喜欢猫吗？」', { limit: 3 }))[0]?.file).toBe('text_2.txt');
+    // and by its vector alone, too
+    const [query] = await embedder.embed(['阿哲:「你喜欢猫吗？」'], { purpose: 'query' });
+    const [nearest] = new ScriptStore(db).vectorCandidates('xia', 384, query!, 1, scriptShortlist(1));
+    expect(new ScriptStore(db).chunks([nearest!.id])[0]?.file).toBe('text_2.txt');
+  });
+
+  it('migrates a database at 70 that never had the script tables (it skipped 0030)', async () => {
+    db.exec('DROP TABLE script_chunks; DROP TABLE script_indexes; DROP TABLE script_text; PRAGMA user_version = 70;');
+    db.close();
+    db = openDatabase(join(directory, 'omoide.db'));
+    expect(schemaVersion(db)).toBe(80);
+    expect(tableNames('script%')).toEqual([]);
+    const index = createScriptIndex({ db, embedder: countingEmbedder().embedder });
+    expect(await index.ensureIndexed(load('mira'))).toEqual({ indexed: true, chunks: 5 });
   });
 });

@@ -1,51 +1,24 @@
 /**
- * A character's script, indexed for the "classic scenes" (Chat-Haruhi-Suzumiya): each chunk (one `script/texts/*.txt`
- * excerpt) is embedded and put in the full-text index once — when the script's hash or the embedder changes, never
- * per message. Search fuses vector KNN and BM25 by reciprocal rank, always inside one character's partition.
- *
- * Embedding is async and happens first, in batches; the rows, terms and vectors are then written in one synchronous
- * transaction, so an embedder that fails half-way leaves the previous index exactly as it was.
+ * A character's script, indexed for the "classic scenes" (Chat-Haruhi-Suzumiya): the facade the app and the scenes
+ * provider use. The work is in two pieces: script-indexer.ts embeds and writes a character's chunks once per script
+ * and embedder, script-search.ts finds the chunks nearest to a query. This file adds what spans characters — one
+ * indexing at a time per character, and the startup pass over all of them.
  */
-import { join } from 'node:path';
 import { OmoideError } from '../core/errors.js';
-import { countTokens } from '../core/tokens.js';
 import type { Embedder } from '../llm/types.js';
-import { LlmError } from '../llm/types.js';
-import { queryExpression, scopePrefix, segmentText } from '../search/terms.js';
 import type { SqliteDatabase } from '../store/db.js';
-import type { ScriptChunkWrite, ScriptIndexState } from '../store/script-store.js';
+import type { ScriptIndexState } from '../store/script-store.js';
 import { ScriptStore } from '../store/script-store.js';
+import { createKeyedQueue } from '../util/keyed-queue.js';
 import type { Logger } from '../util/logger.js';
 import { createLogger } from '../util/logger.js';
 import type { Character } from './character.js';
-import { maxScriptFileBytes } from './script-folder.js';
-import { readTextFile } from './text-files.js';
+import { createScriptIndexer, defaultEmbedBatchSize, type EnsureIndexedResult } from './script-indexer.js';
+import { createScriptSearch, type ScriptQueryOptions, type ScriptSearchHit } from './script-search.js';
 
 export type { ScriptIndexState } from '../store/script-store.js';
-
-/** Reciprocal rank fusion constant (Cormack et al.; the value memory retrieval and most hybrid search use). */
-export const rrfK = 60;
-export const defaultEmbedBatchSize = 64;
-
-export interface ScriptSearchHit {
-  readonly chunkId: number;
-  /** the chunk's position in the script (natural file order), from 0 */
-  readonly ordinal: number;
-  /** the file inside script/texts/ */
-  readonly file: string;
-  readonly text: string;
-  /** countTokens(text), counted once at indexing */
-  readonly tokens: number;
-  /** fused reciprocal-rank score, higher is better */
-  readonly score: number;
-}
-
-export interface EnsureIndexedResult {
-  /** true when the chunks were (re-)embedded and written now */
-  readonly indexed: boolean;
-  /** chunks in the character's index after the call */
-  readonly chunks: number;
-}
+export type { EnsureIndexedResult } from './script-indexer.js';
+export type { ScriptQueryOptions, ScriptSearchHit } from './script-search.js';
 
 export interface EnsureAllResult extends EnsureIndexedResult {
   readonly characterId: string;
@@ -72,7 +45,7 @@ export interface ScriptIndex {
   /** Whether the character's index matches its current script and this embedder (no script: whether none is left). */
   isCurrent(character: Character): boolean;
   /** The character's chunks most relevant to `query`, best first, at most `limit`; [] when it has no index. */
-  search(characterId: string, query: string, options: { readonly limit: number; readonly signal?: AbortSignal }): Promise<ScriptSearchHit[]>;
+  search(characterId: string, query: string, options: ScriptQueryOptions): Promise<ScriptSearchHit[]>;
   /** Forgets a character's index (rows, text terms, vectors); returns whether there was one. */
   remove(characterId: string): boolean;
   /** What the character's index was built from, or null when it has none. */
@@ -89,107 +62,24 @@ export interface ScriptIndexOptions {
   readonly batchSize?: number;
 }
 
-/** A chunk file's text as it is shown: byte-order mark dropped, line ends normalized, outer blank space trimmed. */
-export function readChunkText(path: string): string {
-  return readTextFile(path, maxScriptFileBytes, 'a script file')
-    .replace(/^\uFEFF/, '')
-    .replace(/\r\n?/g, '\n')
-    .trim();
-}
-
 export function createScriptIndex(options: ScriptIndexOptions): ScriptIndex {
   const { embedder } = options;
   const store = new ScriptStore(options.db);
   const logger = options.logger ?? createLogger('characters:scripts');
-  const batchSize = Math.max(1, options.batchSize ?? defaultEmbedBatchSize);
-  const now = () => (options.clock?.now() ?? new Date()).getTime();
+  const indexer = createScriptIndexer({
+    store,
+    embedder,
+    logger,
+    now: () => (options.clock?.now() ?? new Date()).getTime(),
+    batchSize: options.batchSize ?? defaultEmbedBatchSize,
+  });
+  const { search } = createScriptSearch({ store, embedder, logger });
   // One indexing at a time per character: a provider noticing a changed script and the startup pass must not both
   // embed it.
-  const queues = new Map<string, Promise<unknown>>();
-
-  const matches = (state: ScriptIndexState | null, character: Character): boolean => {
-    const script = character.script;
-    if (!script || script.chunkCount === 0) return state === null;
-    return (
-      state !== null &&
-      state.scriptHash === script.hash &&
-      state.embedderId === embedder.id &&
-      state.dimension === embedder.dimension
-    );
-  };
-
-  async function embedAll(texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]> {
-    const vectors: Float32Array[] = [];
-    onProgress?.(0, texts.length);
-    for (let start = 0; start < texts.length; start += batchSize) {
-      const batch = texts.slice(start, start + batchSize);
-      const embedded = await embedder.embed(batch, { purpose: 'document' });
-      if (embedded.length !== batch.length) {
-        throw new LlmError(`the embedder ${embedder.id} returned ${embedded.length} vectors for ${batch.length} texts`, embedder.id, 'bad-response', false);
-      }
-      vectors.push(...embedded);
-      onProgress?.(vectors.length, texts.length);
-    }
-    return vectors;
-  }
-
-  async function index(character: Character, onProgress?: (done: number, total: number) => void): Promise<EnsureIndexedResult> {
-    const state = store.state(character.id);
-    const script = character.script;
-    if (!script || script.chunkCount === 0) {
-      if (state && store.remove(character.id)) logger.info('script index removed: the character has no script now', { character: character.id });
-      return { indexed: false, chunks: 0 };
-    }
-    if (matches(state, character)) return { indexed: false, chunks: state!.chunkCount };
-
-    const started = Date.now();
-    const chunks = script.chunkFiles
-      .map((file) => ({ file, text: readChunkText(join(script.textsDirectory, file)) }))
-      // A file emptied since the catalog loaded it has nothing to show.
-      .filter((chunk) => chunk.text !== '');
-    const vectors = await embedAll(chunks.map((chunk) => chunk.text), onProgress);
-    const writes: ScriptChunkWrite[] = chunks.map((chunk, position) => ({
-      file: chunk.file,
-      text: chunk.text,
-      tokenCount: countTokens(chunk.text),
-      terms: segmentText(chunk.text),
-      vector: vectors[position]!,
-    }));
-    const written = store.replace(
-      {
-        characterId: character.id,
-        scriptHash: script.hash,
-        embedderId: embedder.id,
-        dimension: embedder.dimension,
-        indexedAt: now(),
-        chunks: writes,
-      },
-      scopePrefix,
-    );
-    logger.info('script indexed', {
-      character: character.id,
-      chunks: written.chunkCount,
-      embedder: embedder.id,
-      reason: state === null ? 'new' : state.scriptHash !== script.hash ? 'script changed' : 'embedder changed',
-      ms: Date.now() - started,
-    });
-    return { indexed: true, chunks: written.chunkCount };
-  }
+  const queue = createKeyedQueue();
 
   function ensureIndexed(character: Character, onProgress?: (done: number, total: number) => void): Promise<EnsureIndexedResult> {
-    const previous = queues.get(character.id) ?? Promise.resolve();
-    const run = () => index(character, onProgress);
-    // Runs after the previous indexing of this character whatever its outcome (its own caller saw its error).
-    const next = previous.then(run, run);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    queues.set(character.id, settled);
-    void settled.then(() => {
-      if (queues.get(character.id) === settled) queues.delete(character.id);
-    });
-    return next;
+    return queue.run(character.id, () => indexer.index(character, onProgress));
   }
 
   return {
@@ -210,43 +100,8 @@ export function createScriptIndex(options: ScriptIndexOptions): ScriptIndex {
       return results;
     },
 
-    isCurrent(character) {
-      return matches(store.state(character.id), character);
-    },
-
-    async search(characterId, query, searchOptions) {
-      const limit = Math.floor(searchOptions.limit);
-      const state = store.state(characterId);
-      if (!state || state.chunkCount === 0 || limit <= 0) return [];
-      // Each list is deeper than the answer, so a chunk ranked well by one and moderately by the other can win.
-      const depth = Math.min(4096, Math.max(limit * 3, 30));
-      const fused = new Map<number, number>();
-      const add = (id: number, rank: number) => fused.set(id, (fused.get(id) ?? 0) + 1 / (rrfK + rank));
-
-      if (state.embedderId === embedder.id && state.dimension === embedder.dimension) {
-        const [vector] = await embedder.embed([query], {
-          purpose: 'query',
-          ...(searchOptions.signal ? { signal: searchOptions.signal } : {}),
-        });
-        if (vector) store.vectorCandidates(characterId, state.dimension, vector, depth).forEach((hit, index) => add(hit.id, index + 1));
-      } else {
-        // Vectors of another embedder are not comparable with this one's; until re-indexed, text search alone.
-        logger.debug('script index made by another embedder; searching text only', { character: characterId, indexedWith: state.embedderId });
-      }
-      const match = queryExpression(state.key, query);
-      if (match) store.textCandidates(characterId, match, depth).forEach((hit, index) => add(hit.id, index + 1));
-
-      const best = [...fused.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, limit);
-      const scores = new Map(best);
-      return store.chunks(best.map(([id]) => id)).map((chunk) => ({
-        chunkId: chunk.id,
-        ordinal: chunk.ordinal,
-        file: chunk.file,
-        text: chunk.text,
-        tokens: chunk.tokenCount,
-        score: scores.get(chunk.id)!,
-      }));
-    },
+    isCurrent: indexer.isCurrent,
+    search,
 
     remove(characterId) {
       return store.remove(characterId);

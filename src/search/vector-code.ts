@@ -1,6 +1,6 @@
 /**
- * How memory vectors are stored (memory-store.ts): a SimHash code to shortlist by, and the vector in half floats to
- * re-score the shortlist.
+ * How memory and script vectors are stored (store/vector-table.ts): a SimHash code to shortlist by, and the vector in
+ * half floats to re-score the shortlist.
  *
  * Why a shortlist: sqlite-vec 0.1.9 as shipped for Linux has no SIMD, so its float cosine scan costs ~0.6 µs per
  * 384-d vector, 6 ms for one person's 10k memories. Of its distances only Hamming (bit vectors) and L1 (int8) run
@@ -13,7 +13,8 @@
  *
  * The hyperplanes are a structured random rotation (two rounds of random signs and a Walsh-Hadamard transform per
  * block, the SRHT), so coding costs O(d log d) rather than O(d × bits): ~0.07 ms per vector. They are fixed by the
- * seed below: changing them changes every stored code (a new vectorLayout in memory-store.ts).
+ * seed below: changing them changes every stored code — memories then need a new vectorLayout
+ * (store/embedding-space-store.ts), and script indexes a migration that forgets them, as 0080 did.
  */
 import { seededRandom } from '../util/seeded-random.js';
 

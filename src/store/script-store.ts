@@ -1,20 +1,22 @@
 /**
  * Characters' script chunks, their text terms and their vectors (migration 0030-scripts.ts). All script SQL lives
- * here; statements are prepared once (per vector table for the run-time vec0 tables). A character's index is
+ * here; statements are prepared once (per vector table for the run-time vector tables). A character's index is
  * replaced whole in one synchronous transaction — index row, chunks, text terms and vectors — so readers see the
  * old index or the new one and a failure leaves the old one as it was. Callers embed before calling.
  *
- * Vectors: one vec0 table per vector length (`script_vectors_<dimension>`), partitioned by character_id so a KNN
- * reads only that character's rows, cosine distance, rowid = script_chunks.id (bound as BigInt, as vec0 requires).
- * An AFTER DELETE trigger on script_chunks removes a chunk's vector from every such table, as one for script_text
- * removes its terms.
+ * Vectors are stored as memories' are (vector-table.ts: SimHash codes to shortlist by, half floats to re-score by):
+ * one table per vector length, `script_codes_<dimension>`, created on first use (a vec0 table has a fixed length),
+ * partitioned by character_id so a search reads only that character's codes. Its cleanup trigger removes a chunk's
+ * code and vector when the chunk is deleted, as script_chunks_text_cleanup removes its terms. Migration 0080 dropped
+ * the float tables of the layout before (`script_vectors_<dimension>`).
  */
-import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
+import { scopePrefix } from '../search/terms.js';
 import type { SqliteDatabase } from './db.js';
 import { scripts } from './migrations/0030-scripts.js';
+import { VectorTable, vectorTableSql, type VectorHit, type VectorTableShape } from './vector-table.js';
 
-/** What a character's current index was built from. `key` prefixes its text terms (src/memory/segment.ts). */
+/** What a character's current index was built from. `key` prefixes its text terms (search/terms.ts). */
 export interface ScriptIndexState {
   readonly key: number;
   readonly characterId: string;
@@ -30,7 +32,7 @@ export interface ScriptChunkWrite {
   readonly file: string;
   readonly text: string;
   readonly tokenCount: number;
-  /** the chunk's text terms (src/memory/segment.ts segmentText), unprefixed: the prefix derives from the index key,
+  /** the chunk's text terms (search/terms.ts segmentText), unprefixed: the prefix derives from the index key,
    * which a new character gets only inside the writing transaction */
   readonly terms: readonly string[];
   readonly vector: Float32Array;
@@ -73,20 +75,23 @@ interface ChunkRow {
   token_count: number;
 }
 
-interface VectorStatements {
-  readonly insert: Statement<[bigint, string, Float32Array]>;
-  readonly knn: Statement<[Float32Array, number, string, string], { id: number; distance: number }>;
-}
-
 const maxDimension = 8192;
-/** vec0 refuses a larger k. */
-const maxNeighbours = 4096;
 
-function vectorTableName(dimension: number): string {
+/** The vector table of one vector length: chunk rows keyed by chunk id, searched inside one character's partition. */
+function scriptVectorShape(dimension: number): VectorTableShape {
   if (!Number.isInteger(dimension) || dimension <= 0 || dimension > maxDimension) {
     throw new StoreError(`script vectors: ${dimension} is not a usable vector length (1 to ${maxDimension})`);
   }
-  return `script_vectors_${dimension}`;
+  return {
+    // not script_vectors_<n>: those were the float tables of the previous layout
+    name: `script_codes_${dimension}`,
+    dimension,
+    partitionColumn: 'character_id',
+    partitionType: 'text',
+    keyColumn: 'chunk_id',
+    ownerTable: 'script_chunks',
+    searchFilter: 'r.character_id = ?',
+  };
 }
 
 function toState(row: StateRow): ScriptIndexState {
@@ -106,7 +111,7 @@ function toChunk(row: ChunkRow): StoredScriptChunk {
 }
 
 export class ScriptStore {
-  private readonly vectorStatements = new Map<number, VectorStatements>();
+  private readonly vectorTables = new Map<number, VectorTable>();
   private readonly stateStatement;
   private readonly statesStatement;
   private readonly upsertStateStatement;
@@ -163,26 +168,28 @@ export class ScriptStore {
 
   /**
    * Replaces a character's whole index in one transaction: the old chunks (with their terms and vectors) go, the
-   * index row records what the new one was built from, and every chunk is written with its terms and vector.
-   * `prefix` turns the index key into the terms' prefix (segment.ts scopePrefix). Returns the new state.
+   * index row records what the new one was built from, and every chunk is written with its terms, prefixed by the
+   * index key as memories' are by their scope, and its vector. Returns the new state.
    */
-  replace(write: ScriptIndexWrite, prefix: (key: number) => string): ScriptIndexState {
+  replace(write: ScriptIndexWrite): ScriptIndexState {
     const vectors = this.vectors(write.dimension);
     return this.db.transaction(() => {
       this.deleteChunksStatement.run(write.characterId);
       const key = this.upsertStateStatement.get(
         write.characterId, write.scriptHash, write.embedderId, write.dimension, write.chunks.length, write.indexedAt,
       )!.id;
-      const termPrefix = prefix(key);
+      const termPrefix = scopePrefix(key);
       write.chunks.forEach((chunk, ordinal) => {
+        // VectorTable checks the length too, but only here is the chunk's file known, which is what a reader can fix.
         if (chunk.vector.length !== write.dimension) {
           throw new StoreError(
-            `script of ${write.characterId}: chunk ${chunk.file} has a vector of ${chunk.vector.length} values, expected ${write.dimension}`,
+            `${vectors.name}: chunk ${chunk.file} of ${write.characterId} has a vector of ${chunk.vector.length} values, ` +
+              `expected ${write.dimension}`,
           );
         }
         const id = this.insertChunkStatement.get(write.characterId, ordinal, chunk.file, chunk.text, chunk.tokenCount)!.id;
         this.insertTextStatement.run(id, chunk.terms.map((term) => termPrefix + term).join(' '));
-        vectors.insert.run(BigInt(id), write.characterId, chunk.vector);
+        vectors.insert(id, write.characterId, chunk.vector);
       });
       return this.state(write.characterId)!;
     }).immediate();
@@ -196,9 +203,12 @@ export class ScriptStore {
     })();
   }
 
-  /** Nearest chunks of one character, best first; only its partition is read. */
-  vectorCandidates(characterId: string, dimension: number, vector: Float32Array, k: number): { id: number; distance: number }[] {
-    return this.vectors(dimension).knn.all(vector, Math.min(maxNeighbours, Math.max(1, k)), characterId, characterId);
+  /**
+   * Nearest chunks of one character, best first, at most `k`: the `shortlist` nearest codes of its partition,
+   * re-scored by cosine (vector-table.ts). Only its partition is read.
+   */
+  vectorCandidates(characterId: string, dimension: number, vector: Float32Array, k: number, shortlist: number): VectorHit[] {
+    return this.vectors(dimension).nearest(characterId, vector, k, shortlist);
   }
 
   /** BM25 candidates of one character for an FTS5 MATCH expression, best first (bm25 is lower-is-better). */
@@ -220,11 +230,11 @@ export class ScriptStore {
     return this.countChunksStatement.get(characterId)!.n;
   }
 
-  /** Rows in a character's partition of a vector table (for checks and tests). */
+  /** Codes in a character's partition of a vector length's table (for checks and tests). */
   countVectors(characterId: string, dimension: number): number {
-    const table = vectorTableName(dimension);
-    if (!this.tableExists(table)) return 0;
-    return this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM ${table} WHERE character_id = ?`).get(characterId)!.n;
+    const { name } = scriptVectorShape(dimension);
+    if (!this.tableExists(name)) return 0;
+    return this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM ${name} WHERE character_id = ?`).get(characterId)!.n;
   }
 
   /** Entries in the text index (it is shared by every character; contentless, so only a count is possible). */
@@ -240,35 +250,14 @@ export class ScriptStore {
     return this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE name = ?`).get(name)!.n > 0;
   }
 
-  /** The statements of a vector length's table, creating the table and its cleanup trigger on first use. */
-  private vectors(dimension: number): VectorStatements {
-    let statements = this.vectorStatements.get(dimension);
-    if (statements) return statements;
-    const table = vectorTableName(dimension);
-    if (!this.tableExists(table)) {
-      this.db.transaction(() => {
-        this.db.exec(`
-          CREATE VIRTUAL TABLE ${table} USING vec0(
-            character_id text partition key,
-            embedding float[${dimension}] distance_metric=cosine
-          );
-          CREATE TRIGGER ${table}_cleanup AFTER DELETE ON script_chunks BEGIN
-            DELETE FROM ${table} WHERE rowid = old.id;
-          END;`);
-      })();
-    }
-    statements = {
-      insert: this.db.prepare(`INSERT INTO ${table} (rowid, character_id, embedding) VALUES (?, ?, ?)`),
-      knn: this.db.prepare(`
-        WITH nearest AS (
-          SELECT rowid, distance FROM ${table} WHERE embedding MATCH ? AND k = ? AND character_id = ?
-        )
-        SELECT c.id AS id, nearest.distance AS distance
-        FROM nearest JOIN script_chunks c ON c.id = nearest.rowid
-        WHERE c.character_id = ?
-        ORDER BY nearest.distance`),
-    };
-    this.vectorStatements.set(dimension, statements);
-    return statements;
+  /** A vector length's table, created (with its cleanup trigger) on first use. */
+  private vectors(dimension: number): VectorTable {
+    let table = this.vectorTables.get(dimension);
+    if (table) return table;
+    const shape = scriptVectorShape(dimension);
+    if (!this.tableExists(shape.name)) this.db.transaction(() => this.db.exec(vectorTableSql(shape)))();
+    table = new VectorTable(this.db, shape);
+    this.vectorTables.set(dimension, table);
+    return table;
   }
 }
