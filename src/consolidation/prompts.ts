@@ -78,7 +78,7 @@ export interface DialogueContext {
   readonly language: PromptLanguage;
   readonly characterName: string;
   readonly userName: string;
-  /** formatted lines, oldest first ("[14:03] Alice: ...") */
+  /** formatted lines, oldest first ("[05-02 14:03] Alice: ...") */
   readonly dialogue: string;
   /** true when the start of the dialogue was cut to fit */
   readonly truncated: boolean;
