@@ -16,11 +16,30 @@ import type { Engine } from '../src/engine/engine.js';
 import { createEngine } from '../src/engine/engine.js';
 import { createLorebookProvider } from '../src/engine/providers/lorebook-provider.js';
 import { createWorldProvider } from '../src/engine/providers/world-provider.js';
+import type { Embedder } from '../src/llm/types.js';
+import { createEmbedder } from '../src/memory/create-embedder.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { sampleSentences, zeroLatencyModel } from './zero-latency-model.js';
 import { formatMs, summarize } from './stats.js';
 
 
+
+/** How far away the embedder is in the third pass: a round trip to an embedding server on the local network. */
+const remoteEmbedderMs = 15;
+
+type Setup = 'engine alone' | 'engine + memory' | 'engine + memory, embedder 15 ms away';
+
+/** The builtin embedder behind a delay, as a remote one (OpenAI-compatible, Ollama) answers. */
+function remote(embedder: Embedder): Embedder {
+  return {
+    id: embedder.id,
+    dimension: embedder.dimension,
+    async embed(texts, options) {
+      await new Promise((resolve) => setTimeout(resolve, remoteEmbedderMs));
+      return embedder.embed(texts, options);
+    },
+  };
+}
 
 /** The same engine as the app's, with or without the memory's providers and turn archiving. */
 function engineOf(app: App, withMemory: boolean): Engine {
@@ -37,11 +56,14 @@ function engineOf(app: App, withMemory: boolean): Engine {
   });
 }
 
-async function measure(storedMessages: number, samples: number, withMemory: boolean): Promise<void> {
+async function measure(storedMessages: number, samples: number, setup: Setup): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'omoide-bench-'));
   // No config file in an empty folder: the defaults, with the data in that folder.
   const config = loadConfig({ env: { OMOIDE_DATA_DIR: directory }, cwd: directory });
-  const app = await createApp(config, { chatModel: zeroLatencyModel });
+  const withMemory = setup !== 'engine alone';
+  const builtin = await createEmbedder(config.memory.embedder, config.llm);
+  const embedder = setup === 'engine + memory' || setup === 'engine alone' ? builtin : remote(builtin);
+  const app = await createApp(config, { chatModel: zeroLatencyModel, embedder });
   try {
     // 100 users × their own channels, plus the measured channel; all inserted through the store's own writes.
     const seedPerChannel = Math.floor(storedMessages / 100);
@@ -87,7 +109,7 @@ async function measure(storedMessages: number, samples: number, withMemory: bool
     const { p50, p95, p99, mean } = summarize(timings);
     const total = app.store.messageCount();
     console.log(
-      `${withMemory ? 'engine + memory' : 'engine alone   '} | ${String(total).padStart(7)} stored messages | ${samples} messages | p50 ${formatMs(p50)} | p95 ${formatMs(p95)} | p99 ${formatMs(p99)} | mean ${formatMs(mean)}`,
+      `${setup.padEnd(36)} | ${String(total).padStart(7)} stored messages | ${samples} messages | p50 ${formatMs(p50)} | p95 ${formatMs(p95)} | p99 ${formatMs(p99)} | mean ${formatMs(mean)}`,
     );
   } finally {
     await app.close();
@@ -99,8 +121,10 @@ setLogLevel('warn');
 console.log('engine overhead per message (zero-latency model; store + history + prompt + reply), target p50 <= 2 ms, p99 <= 10 ms');
 console.log('"engine + memory" adds, per message, recalling the speaker\'s memories (builtin embedder, vector + full-text search)');
 console.log('and archiving the turn as a new memory (written at once, embedded in the background, which shares this thread);');
-console.log('the measured person accumulates 2,200 memories during the run.');
-for (const withMemory of [false, true]) {
-  await measure(1_000, 2_000, withMemory);
-  await measure(100_000, 2_000, withMemory);
+console.log('the measured person accumulates 2,200 memories during the run. The last pass puts the embedder 15 ms away, as');
+console.log('a remote one is: the query is embedded on the reply path, the archived turn is not.');
+for (const setup of ['engine alone', 'engine + memory'] as const) {
+  await measure(1_000, 2_000, setup);
+  await measure(100_000, 2_000, setup);
 }
+await measure(1_000, 300, 'engine + memory, embedder 15 ms away');

@@ -82,16 +82,17 @@ function textOf(action: RecordedAction): string {
 
 beforeAll(() => setLogLevel(process.env.QQ_TEST_LOG === 'debug' ? 'debug' : 'error'));
 
-describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) => {
-  let peer: FakeOneBot | null = null;
-  let adapter: QQAdapter | null = null;
+// The adapter and fake peer of the test running now, stopped after it whatever its outcome.
+let peer: FakeOneBot | null = null;
+let adapter: QQAdapter | null = null;
+afterEach(async () => {
+  await adapter?.stop();
+  await peer?.close();
+  adapter = null;
+  peer = null;
+});
 
-  afterEach(async () => {
-    await adapter?.stop();
-    await peer?.close();
-    adapter = null;
-    peer = null;
-  });
+describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) => {
 
   async function setup(
     options: { handler?: RecordingEngine; commands?: CommandHandler; messageLimit?: number } & Partial<MessageRuntimeOptions> = {},
@@ -401,15 +402,6 @@ describe('QQ adapter over ws-reverse: access token', () => {
 
 describe('QQ adapter over http', () => {
   const secret = 'onebot-secret-789';
-  let peer: FakeOneBot | null = null;
-  let adapter: QQAdapter | null = null;
-
-  afterEach(async () => {
-    await adapter?.stop();
-    await peer?.close();
-    adapter = null;
-    peer = null;
-  });
 
   async function setup(options: { secret?: string; handler?: RecordingEngine } = {}) {
     const handler = options.handler ?? createRecordingEngine(echo);

@@ -55,6 +55,8 @@ export interface EmbeddingSpacesOptions {
 
 export function createEmbeddingSpaces(options: EmbeddingSpacesOptions): EmbeddingSpaces {
   const { store, embedder, clock, batchSize, logger } = options;
+  // Small batches: the backlog is embedded while replies are being answered.
+  const backlogBatchSize = Math.min(batchSize, 16);
   const spaceStore = new EmbeddingSpaceStore(options.db);
   let ensuring: Promise<EmbeddingSpaceReport> | null = null;
   let draining: Promise<number> | null = null;
@@ -134,13 +136,15 @@ export function createEmbeddingSpaces(options: EmbeddingSpacesOptions): Embeddin
     let embedded = 0;
     let cursor = 0;
     for (;;) {
-      const batch = store.backlog(cursor, batchSize);
+      const batch = store.backlog(cursor, backlogBatchSize);
       if (batch.length === 0) return embedded;
       cursor = batch.at(-1)!.id;
       const vectors = await embedDocuments(batch.map((row) => row.content));
       // resolved after embedding: the space may have switched meanwhile
       store.insertVectors(writable(), batch.map((row, index) => ({ id: row.id, scopeId: row.scopeId, vector: vectors[index]! })));
       embedded += batch.length;
+      // An in-process embedder works on this thread: between batches, messages waiting to be answered go first.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
