@@ -14,8 +14,8 @@ import type { VectorTable } from './vector-table.js';
 export const memoryKinds = ['turn', 'event', 'fact', 'daily_summary', 'portrait', 'self_concept'] as const;
 export type MemoryKind = (typeof memoryKinds)[number];
 
-export interface MemoryRecord {
-  readonly id: number;
+/** A memory as it is written. */
+export interface NewMemory {
   readonly scopeId: number;
   readonly kind: MemoryKind;
   readonly content: string;
@@ -25,24 +25,17 @@ export interface MemoryRecord {
   readonly day: string;
   readonly importance: number;
   readonly strength: number;
-  readonly lastRecalledAt: number | null;
-  readonly recallCount: number;
   readonly sourceMessageIds: readonly number[];
-  readonly supersededBy: number | null;
-  readonly forgottenAt: number | null;
   readonly createdAt: number;
 }
 
-export interface NewMemory {
-  readonly scopeId: number;
-  readonly kind: MemoryKind;
-  readonly content: string;
-  readonly occurredAt: number;
-  readonly day: string;
-  readonly importance: number;
-  readonly strength: number;
-  readonly sourceMessageIds: readonly number[];
-  readonly createdAt: number;
+/** A stored memory: as written, and what recall, superseding and forgetting made of it since. */
+export interface MemoryRecord extends NewMemory {
+  readonly id: number;
+  readonly lastRecalledAt: number | null;
+  readonly recallCount: number;
+  readonly supersededBy: number | null;
+  readonly forgottenAt: number | null;
 }
 
 /** A row to write: the memory, its pre-segmented text terms, and its vector (null: embedded later, from the backlog). */
