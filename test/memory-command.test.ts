@@ -50,7 +50,7 @@ function handler(withConsolidate = true, memoryScope: 'per-guild' | 'global' = '
 function invoke(
   subcommand: string,
   options: Record<string, string | undefined> = {},
-  extra: { user?: string; isAdmin?: boolean; locale?: string | null; at?: number; guild?: string } = {},
+  extra: { user?: string; isAdmin?: boolean; isOwner?: boolean; locale?: string | null; at?: number; guild?: string } = {},
 ): CommandInvocation {
   const user = extra.user ?? 'alice';
   return {
@@ -58,7 +58,8 @@ function invoke(
     guildId: extra.guild ?? guildId,
     channelId: 'channel-1',
     author: { id: `id-${user}`, displayName: user },
-    isAdmin: extra.isAdmin ?? false,
+    isAdmin: extra.isAdmin ?? extra.isOwner ?? false,
+    isOwner: extra.isOwner ?? false,
     locale: extra.locale === undefined ? 'en-US' : extra.locale,
     command: 'memory',
     subcommand,
@@ -369,6 +370,57 @@ describe('/memory', () => {
     expect(dialogueRows(carol.userId)).toEqual({});
     expect(dialogueRows(bob.userId)).toEqual({ 'guild-2': 2 });
     expect(globalMemory.listForUser({ ...carol, guildId: 'guild-2' })).toEqual([]);
+  });
+
+  describe('with global memory, an admin reaches only their own server; owners reach everywhere', () => {
+    /** A message of bob's with the character in `place` ('' = a DM) and a memory made from it. */
+    async function said(place: string, content: string, minute: number) {
+      const createdAt = day(20) + minute * 60_000;
+      const asked = fixture.conversations.recordUserMessage({
+        conversation: { platform: 'discord', guildId: place, channelId: `channel-of-${place || 'dm'}`, characterId: character.id },
+        platformUserId: 'id-bob', displayName: 'bob', content, tokenCount: 1, platformMessageId: null, createdAt,
+      });
+      const [prepared] = await memory.prepareMany([{ kind: 'fact', content, occurredAt: createdAt }]);
+      memory.writePrepared([{ scope: { ...bob, guildId: place || null }, memory: prepared!, sourceMessageIds: [asked.messageId] }]);
+    }
+
+    beforeEach(async () => {
+      memory = fixture.memory(createTestEmbedder(), { scope: 'global' });
+      await said(guildId, 'Bob plays chess in guild one.', 1);
+      await said('guild-2', 'Bob is secretly learning the harp.', 2);
+      await said('', 'Bob told the character about his debts.', 3);
+    });
+
+    it("inspect shows a server's admin only what was said in that server", async () => {
+      const shown = (await handler(true, 'global').run(invoke('inspect', { user: 'id-bob' }, { isAdmin: true }))).text;
+      expect(shown).toContain('chess');
+      expect(shown).not.toContain('harp');
+      expect(shown).not.toContain('debts');
+      const elsewhere = (await handler(true, 'global').run(invoke('inspect', { user: 'id-bob' }, { isAdmin: true, guild: 'guild-3' }))).text;
+      expect(elsewhere).toBe(translator.t('en-US', 'commands.memory.nothing-user', { character: 'Tess', user: 'id-bob' }));
+      const owner = (await handler(true, 'global').run(invoke('inspect', { user: 'id-bob' }, { isOwner: true }))).text;
+      for (const content of ['chess', 'harp', 'debts']) expect(owner).toContain(content);
+    });
+
+    it("forget-user by a server's admin erases what was said there and nothing of other servers or private chats", async () => {
+      const result = await handler(true, 'global').run(invoke('forget-user', { user: 'id-bob' }, { isAdmin: true }));
+      expect(result.text).toContain('Deleted 1 memories and 1 messages of id-bob here');
+      const left = memory.listForUser(bob).map((record) => record.content);
+      expect(left.some((content) => content.includes('chess'))).toBe(false);
+      expect(left).toEqual(expect.arrayContaining(['Bob is secretly learning the harp.', 'Bob told the character about his debts.']));
+      expect(dialogueRows(bob.userId)).toEqual({ '': 1, 'guild-2': 1 });
+      await handler(true, 'global').run(invoke('forget-user', { user: 'id-bob' }, { isOwner: true }));
+      expect(memory.listForUser(bob)).toEqual([]);
+    });
+
+    it("consolidate is the owners' when memory is global, and any admin's when it is per server", async () => {
+      const refused = await handler(true, 'global').run(invoke('consolidate', {}, { isAdmin: true }));
+      expect(refused.text).toBe("Memory follows people across servers here, so only the bot's owners can run consolidation.");
+      expect(consolidateCalls).toEqual([]);
+      await handler(true, 'global').run(invoke('consolidate', {}, { isOwner: true }));
+      await handler(true, 'per-guild').run(invoke('consolidate', {}, { isAdmin: true }));
+      expect(consolidateCalls).toHaveLength(2);
+    });
   });
 
   it('export says which memory scope it came from', async () => {

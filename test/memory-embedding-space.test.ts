@@ -128,7 +128,7 @@ describe('one transaction per logical write', () => {
     const write = (vector: Float32Array) => ({
       memory: {
         scopeId, kind: 'fact' as const, content: 'Aki likes tea', occurredAt: day(1), day: '2024-05-01',
-        importance: 0.5, strength: 1, sourceMessageIds: [], createdAt: day(1),
+        importance: 0.5, strength: 1, sourceMessageIds: [], createdAt: day(1), private: false,
       },
       terms: 's1xtea',
       vector,

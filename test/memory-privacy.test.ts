@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CharacterTurn as Turn } from '../src/engine/engine.js';
 import { createMemoriesProvider } from '../src/engine/providers/memories-provider.js';
+import { createPortraitProvider } from '../src/engine/providers/portrait-provider.js';
 import type { Memory, MemoryScopeKey } from '../src/memory/memory.js';
+import { openDatabase } from '../src/store/db.js';
 import { seededRandom } from '../src/util/seeded-random.js';
 import { makeCharacter } from './helpers/character.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
@@ -127,5 +129,91 @@ describe('memory scopes never leak', () => {
     expect(await found(bob, 'kai', 'g1')).toEqual([]);
     const rows = fixture.db.prepare('SELECT guild_id AS g FROM memory_scopes').all() as { g: string }[];
     expect(rows.every((row) => row.g === '')).toBe(true);
+  });
+
+  it('global: what a person said in private is not recalled into a group prompt, unless the setting allows it', async () => {
+    fixture = openMemoryFixture('omoide-privacy-dm-');
+    const alice = fixture.user('alice');
+    const say = (guildId: string, content: string) =>
+      fixture.conversations.recordUserMessage({
+        conversation: { platform: 'discord', guildId, channelId: guildId || 'dm-alice', characterId: 'juniper' },
+        platformUserId: 'id-alice', displayName: 'alice', content, tokenCount: 3, platformMessageId: null, createdAt: Date.UTC(2024, 4, 1),
+      }).messageId;
+    const inGroup = say('g1', 'my cat is called Mochi');
+    const inPrivate = say('', 'my cat Mochi is very ill, please keep it between us');
+    const scope = (guildId: string | null) => ({ userId: alice, characterId: 'juniper', guildId });
+    const character = makeCharacter({ id: 'juniper', name: 'June' });
+    const turnIn = (guildId: string | null): Turn => ({
+      message: {
+        platform: 'discord', guildId, channelId: guildId ?? 'dm-alice', messageId: 'x', author: { id: 'id-alice', displayName: 'alice' },
+        text: 'how is my cat Mochi?', addressing: { mentioned: guildId !== null, repliedToBot: false, direct: guildId === null }, replyTo: null,
+        timestamp: new Date(Date.UTC(2024, 4, 2)),
+      },
+      character, userId: alice, conversationId: 1, messageId: 999, history: [], locale: 'en-US',
+    });
+
+    for (const privateInGroups of [false, true]) {
+      const memory = fixture.memory(createTestEmbedder(), { scope: 'global', privateInGroups });
+      await memory.ensureEmbeddingSpace();
+      if (!privateInGroups) {
+        const [group, secret, portrait] = await memory.prepareMany([
+          { kind: 'fact', content: 'alice has a cat called Mochi', occurredAt: Date.UTC(2024, 4, 1) },
+          { kind: 'event', content: 'alice said her cat Mochi is very ill', occurredAt: Date.UTC(2024, 4, 1) },
+          { kind: 'portrait', content: 'alice: worried about her sick cat', occurredAt: Date.UTC(2024, 4, 1) },
+        ]);
+        memory.writePrepared([
+          { scope: scope('g1'), memory: group!, sourceMessageIds: [inGroup] },
+          { scope: scope(null), memory: secret!, sourceMessageIds: [inPrivate] },
+          { scope: scope(null), memory: portrait!, sourceMessageIds: [inGroup, inPrivate] },
+        ]);
+        // The turn archived in the private chat is private too.
+        memory.archiveTurn({
+          scope: scope(null), userName: 'alice', userText: 'Mochi is ill', characterName: 'June', reply: 'I am so sorry.',
+          occurredAt: Date.UTC(2024, 4, 1), sourceMessageIds: [inPrivate],
+        });
+        expect(memory.listForUser(scope(null)).map((record) => [record.kind, record.private])).toEqual(
+          expect.arrayContaining([['fact', false], ['event', true], ['portrait', true], ['turn', true]]),
+        );
+      }
+      const recalled = async (guildId: string | null) => (await createMemoriesProvider(memory).collect(turnIn(guildId))).join('\n');
+      const portraits = async (guildId: string | null) => (await createPortraitProvider(memory).collect(turnIn(guildId))).join('\n');
+      expect(await recalled(null)).toContain('very ill');
+      expect(await portraits(null)).toContain('sick cat');
+      if (privateInGroups) {
+        expect(await recalled('g2')).toContain('very ill');
+        expect(await portraits('g2')).toContain('sick cat');
+      } else {
+        const inAGroup = await recalled('g2');
+        expect(inAGroup).toContain('called Mochi');
+        expect(inAGroup).not.toContain('ill');
+        expect(await portraits('g2')).toBe('');
+      }
+    }
+  });
+
+  it('migration 90 marks the memories made from private chats in a database written before it', async () => {
+    fixture = openMemoryFixture('omoide-privacy-migration-');
+    const memory = fixture.memory(createTestEmbedder(), { scope: 'global' });
+    await memory.ensureEmbeddingSpace();
+    const alice = fixture.user('alice');
+    const say = (guildId: string) =>
+      fixture.conversations.recordUserMessage({
+        conversation: { platform: 'discord', guildId, channelId: guildId || 'dm-alice', characterId: 'juniper' },
+        platformUserId: 'id-alice', displayName: 'alice', content: 'hi', tokenCount: 1, platformMessageId: null, createdAt: Date.UTC(2024, 4, 1),
+      }).messageId;
+    const prepared = await memory.prepareMany(['said in a group', 'said in private'].map((content) => ({ kind: 'fact' as const, content, occurredAt: Date.UTC(2024, 4, 1) })));
+    const scope = { userId: alice, characterId: 'juniper', guildId: 'g1' };
+    memory.writePrepared([
+      { scope, memory: prepared[0]!, sourceMessageIds: [say('g1')] },
+      { scope, memory: prepared[1]!, sourceMessageIds: [say('')] },
+    ]);
+    await memory.close();
+    fixture.db.exec(`UPDATE memories SET private = 0; ALTER TABLE memories DROP COLUMN private; PRAGMA user_version = 80;`);
+    fixture.db.close();
+    fixture.db = openDatabase(fixture.path);
+    expect(fixture.db.prepare('SELECT content, private FROM memories ORDER BY id').all()).toEqual([
+      { content: 'said in a group', private: 0 },
+      { content: 'said in private', private: 1 },
+    ]);
   });
 });

@@ -441,11 +441,11 @@ describe('migration 80: script vectors on the one layout', () => {
     const xia = load('xia');
     await writeFloatLayoutIndex(embedder, xia);
     expect(createScriptIndex({ db, embedder }).isCurrent(xia)).toBe(true);
-    db.pragma('user_version = 70');
+    db.exec(`ALTER TABLE memories DROP COLUMN private; PRAGMA user_version = 70;`);
     db.close();
 
     db = openDatabase(join(directory, 'omoide.db'));
-    expect(schemaVersion(db)).toBe(80);
+    expect(schemaVersion(db)).toBe(migrations.at(-1)!.version);
     expect(tableNames('script_vectors%')).toEqual([]); // the vec0 table, its shadow tables and its trigger
     expect(snapshot('xia')).toEqual({ state: null, chunks: [], vectors: 0, textEntries: 0 });
 
@@ -464,10 +464,10 @@ describe('migration 80: script vectors on the one layout', () => {
   });
 
   it('migrates a database at 70 that never had the script tables (it skipped 0030)', async () => {
-    db.exec('DROP TABLE script_chunks; DROP TABLE script_indexes; DROP TABLE script_text; PRAGMA user_version = 70;');
+    db.exec('DROP TABLE script_chunks; DROP TABLE script_indexes; DROP TABLE script_text; ALTER TABLE memories DROP COLUMN private; PRAGMA user_version = 70;');
     db.close();
     db = openDatabase(join(directory, 'omoide.db'));
-    expect(schemaVersion(db)).toBe(80);
+    expect(schemaVersion(db)).toBe(migrations.at(-1)!.version);
     expect(tableNames('script%')).toEqual([]);
     const index = createScriptIndex({ db, embedder: countingEmbedder().embedder });
     expect(await index.ensureIndexed(load('mira'))).toEqual({ indexed: true, chunks: 5 });

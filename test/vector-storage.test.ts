@@ -117,7 +117,7 @@ describe('memory vector storage', () => {
     const writes: MemoryWrite[] = vectors.map((vector, index) => ({
       memory: {
         scopeId, kind, content: `memory ${scopeId}/${index}`, occurredAt: Date.UTC(2024, 0, 1) + index, day: '2024-01-01',
-        importance: 0.5, strength: 1, sourceMessageIds: [], createdAt: Date.UTC(2024, 0, 1),
+        importance: 0.5, strength: 1, sourceMessageIds: [], createdAt: Date.UTC(2024, 0, 1), private: false,
       },
       terms: `s${scopeId}xmemory`,
       vector,
@@ -203,6 +203,7 @@ describe('upgrading the vector layout', () => {
     fixture.db.exec(`
       ALTER TABLE embedding_spaces DROP COLUMN layout;
       DROP TRIGGER memories_backlog_cleanup; DROP TABLE memory_vector_backlog;
+      ALTER TABLE memories DROP COLUMN private;
       PRAGMA user_version = 40;`);
     fixture.db.close();
     fixture.db = openDatabase(fixture.path);

@@ -136,12 +136,21 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
     for (const [key, pending] of pendingCodes) if (pending.expiresAt <= now) pendingCodes.delete(key);
   };
 
+  /**
+   * Where an admin's acts on another person reach. An owner (the configured ownerIds) reaches the person's whole
+   * scope. With memory per guild, that scope is this guild's anyway; with global memory it spans every server and
+   * private chat, so a server's admin reaches only what was said in their server (null: the whole scope).
+   */
+  const adminReach = (invocation: CommandInvocation): { readonly guild: string } | null =>
+    dependencies.memoryScope === 'global' && !invocation.isOwner ? { guild: invocation.guildId ?? '' } : null;
+
   /** Portrait first, then facts and events, then the latest turns; null when nothing is stored. */
-  function overview(scope: MemoryScopeKey | null, title: string, t: CommandContext['t']): string | null {
+  function overview(scope: MemoryScopeKey | null, title: string, t: CommandContext['t'], sourcedOnlyIn?: string): string | null {
     if (!scope) return null;
-    const portrait = memory.listForUser(scope, { kinds: ['portrait', 'self_concept'] });
-    const facts = memory.listForUser(scope, { kinds: ['fact', 'event', 'daily_summary'], limit: showFactLimit });
-    const turns = memory.listForUser(scope, { kinds: ['turn'], limit: showTurnLimit });
+    const only = sourcedOnlyIn === undefined ? {} : { sourcedOnlyIn };
+    const portrait = memory.listForUser(scope, { kinds: ['portrait', 'self_concept'], ...only });
+    const facts = memory.listForUser(scope, { kinds: ['fact', 'event', 'daily_summary'], limit: showFactLimit, ...only });
+    const turns = memory.listForUser(scope, { kinds: ['turn'], limit: showTurnLimit, ...only });
     if (portrait.length + facts.length + turns.length === 0) return null;
     const lines = [title];
     const section = (key: string, records: readonly MemoryRecord[]) => {
@@ -241,18 +250,22 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
           const user = optionText(invocation, 'user');
           if (!user) return reply(t('commands.memory.missing-option', { option: 'user' }));
           const scope = scopeFor(invocation, user);
-          const text = overview(scope, t('commands.memory.inspect-title', { character: character.name, user }), t);
+          const reach = adminReach(invocation);
+          const text = overview(scope, t('commands.memory.inspect-title', { character: character.name, user }), t, reach?.guild);
           return reply(text ?? t('commands.memory.nothing-user', { character: character.name, user }));
         }
         case 'forget-user': {
           const user = optionText(invocation, 'user');
           if (!user) return reply(t('commands.memory.missing-option', { option: 'user' }));
           const scope = scopeFor(invocation, user);
-          const erased = scope ? dependencies.erase(scope) : { memories: 0, messages: 0 };
+          const reach = adminReach(invocation);
+          const erased = scope ? dependencies.erase(scope, reach ? { onlyIn: reach.guild } : {}) : { memories: 0, messages: 0 };
           return reply(t('commands.memory.forget-user-done', { count: erased.memories, messages: erased.messages, user, character: character.name }));
         }
         case 'consolidate': {
           if (!dependencies.consolidate) return reply(t('commands.memory.consolidate-unavailable'));
+          // With global memory a person's consolidation spans every server: not one server's admin's to start.
+          if (adminReach(invocation)) return reply(t('commands.memory.consolidate-owners-only'));
           const user = optionText(invocation, 'user');
           let userId: number | null = null;
           if (user) {

@@ -32,6 +32,8 @@ export interface CommandInvocation {
   readonly author: Author;
   /** Decided by the adapter from platform permissions or the configured owner ids. */
   readonly isAdmin: boolean;
+  /** One of the configured owner ids: an admin everywhere, whose acts on a person reach every server. */
+  readonly isOwner: boolean;
   /** The user's locale when the platform tells it (Discord interaction locale), e.g. 'zh-CN', 'en-US'. */
   readonly locale: string | null;
   readonly command: string;

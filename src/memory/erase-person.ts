@@ -1,7 +1,8 @@
 /**
  * Erasing everything kept about a person in one scope (`/memory forget-me`, `forget-user`): their memories with
  * vectors and text index, their messages and the character's replies to them, and the consolidation bookkeeping of
- * that dialogue — in one transaction, so a crash leaves all of it or none.
+ * that dialogue — in one transaction, so a crash leaves all of it or none. Limited to one guild (`onlyIn`: a server
+ * admin's forget-user when memory is global), it erases the person's dialogue there and every memory made from it.
  */
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { SqliteDatabase } from '../store/db.js';
@@ -14,7 +15,7 @@ export interface ErasedPerson {
   readonly messages: number;
 }
 
-export type PersonEraser = (scope: MemoryScopeKey) => ErasedPerson;
+export type PersonEraser = (scope: MemoryScopeKey, options?: { readonly onlyIn?: string }) => ErasedPerson;
 
 export interface PersonEraserOptions {
   readonly db: SqliteDatabase;
@@ -27,8 +28,15 @@ export interface PersonEraserOptions {
 export function createPersonEraser(options: PersonEraserOptions): PersonEraser {
   const { db, memory, store } = options;
   const jobs = new JobStore(db);
-  return (scope) =>
+  return (scope, eraseOptions = {}) =>
     db.transaction(() => {
+      const { onlyIn } = eraseOptions;
+      if (onlyIn !== undefined) {
+        // Memories first: which ones came from this guild is read from the messages about to go.
+        const memories = memory.forgetSourcedIn(scope, onlyIn);
+        const messages = store.deleteDialogueOfScope({ userId: scope.userId, characterId: scope.characterId, guildId: onlyIn });
+        return { memories, messages };
+      }
       const { guildKey, dialogue } = scopeKeys(options.memoryScope, scope);
       const memories = memory.forgetUser(scope);
       const messages = store.deleteDialogueOfScope(dialogue);

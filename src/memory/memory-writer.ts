@@ -107,8 +107,19 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
     return value;
   }
 
-  function newMemory(scopeId: number, memory: Omit<NewMemory, 'scopeId' | 'day' | 'createdAt'>, createdAt: number): MemoryWrite['memory'] {
-    return { scopeId, ...memory, day: dayInTimeZone(memory.occurredAt, settings.timezone), createdAt };
+  /**
+   * The row to write. It is private when one of its sources was said in a private conversation; a memory without
+   * sources (an import, a test) is private when its place is (`privatePlace`: a DM's or the terminal's scope).
+   */
+  function newMemory(
+    scopeId: number,
+    memory: Omit<NewMemory, 'scopeId' | 'day' | 'createdAt' | 'private'>,
+    createdAt: number,
+    privatePlace: boolean,
+  ): MemoryWrite['memory'] {
+    const sources = memory.sourceMessageIds;
+    const isPrivate = sources.length === 0 ? privatePlace : store.anyPrivateSource(sources);
+    return { scopeId, ...memory, day: dayInTimeZone(memory.occurredAt, settings.timezone), createdAt, private: isPrivate };
   }
 
   async function prepareMany(drafts: readonly MemoryDraft[], onProgress?: (done: number, total: number) => void): Promise<PreparedMemory[]> {
@@ -155,7 +166,8 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
         if (!sources.every((id) => Number.isInteger(id))) throw new InputError(`memory ${index + 1} of ${entries.length}: source message ids must be integers`);
         const scopeId = scopeIdOf(scope, now);
         const { vector, ...fields } = memory;
-        return { memory: newMemory(scopeId, { ...fields, sourceMessageIds: sources }, now), terms: documentTerms(scopeId, memory.content), vector };
+        const written = newMemory(scopeId, { ...fields, sourceMessageIds: sources }, now, scope.guildId === null);
+        return { memory: written, terms: documentTerms(scopeId, memory.content), vector };
       });
       if (entries.every((entry) => entry.supersedes === undefined)) return store.insertMemories(writes, table);
       return writes.map((write, index) => {
@@ -187,6 +199,7 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
         sourceMessageIds: [...(replacement.sourceMessageIds ?? old.sourceMessageIds)],
       },
       clock.now().getTime(),
+      old.private,
     );
     return store.supersede(oldId, { memory, terms: documentTerms(old.scopeId, content), vector: vector ?? null }, spaces.writable());
   }
@@ -201,6 +214,7 @@ export function createMemoryWriter(options: MemoryWriterOptions): MemoryWriter {
         scopeId,
         { kind: 'turn', content, occurredAt, importance: estimateImportance(turn.userText), strength: 1, sourceMessageIds: [...turn.sourceMessageIds] },
         now,
+        turn.scope.guildId === null,
       );
       return store.insertMemories([{ memory, terms: documentTerms(scopeId, content), vector: null }], null)[0]!;
     })();

@@ -29,7 +29,15 @@ export interface RememberInput extends MemoryDraft {
   readonly scope: MemoryScopeKey;
 }
 
+/**
+ * Who will read what is recalled: the person alone (a DM, the terminal) or a group. A group is not shown memories
+ * said in private unless memory.privateInGroups allows it.
+ */
+export type RecallAudience = 'private' | 'group';
+
 export interface SearchOptions {
+  /** default 'private': everything of the scope */
+  readonly audience?: RecallAudience;
   readonly limit?: number;
   /** the moment the question is asked; default the clock's now */
   readonly now?: Date | number;
@@ -82,8 +90,8 @@ export interface Memory {
   search(scope: MemoryScopeKey, query: string, options?: SearchOptions): Promise<RetrievalResult>;
   /** Recalled memories made it into a prompt: each grows stronger (S + 1) and counts as recalled at `at`. */
   strengthen(ids: readonly number[], at: Date | number): void;
-  /** The scope's newest current memory of a kind (its portrait, its self-concept), or null. */
-  latestOfKind(scope: MemoryScopeKey, kind: MemoryKind): MemoryRecord | null;
+  /** The scope's newest current memory of a kind (its portrait, its self-concept) that `audience` may see, or null. */
+  latestOfKind(scope: MemoryScopeKey, kind: MemoryKind, audience?: RecallAudience): MemoryRecord | null;
   /** One memory by id, whatever its scope (consolidation follows its own results), or null. */
   get(id: number): MemoryRecord | null;
   /** One scope's memories, newest first (/memory list). */
@@ -92,6 +100,8 @@ export interface Memory {
   exportUser(userId: number): MemoryExport;
   /** Deletes every memory of the scope, with vectors and text index, in one transaction; returns how many. */
   forgetUser(scope: MemoryScopeKey): number;
+  /** Deletes the scope's memories made from something said in the guild (a source there); returns how many. */
+  forgetSourcedIn(scope: MemoryScopeKey, guildId: string): number;
   /** The resolved scope id, or null when nothing was ever stored for it. */
   findScopeId(scope: MemoryScopeKey): number | null;
   /** Forgetting jobs: mark memories forgotten (hidden from retrieval) or restore them with `at` = null. */
@@ -123,6 +133,7 @@ export function createMemory(options: CreateMemoryOptions): Memory {
   const retrievalContext = { store, textSearch, embedder, settings, vectors: spaces.searchable, logger };
   let closed = false;
 
+  const showsPrivate = (audience: RecallAudience = 'private') => audience === 'private' || settings.privateInGroups;
   const findScopeId = (scope: MemoryScopeKey) =>
     store.findScope(scope.userId, scope.characterId, scopeKeys(settings.scope, scope).guildKey);
 
@@ -170,6 +181,7 @@ export function createMemory(options: CreateMemoryOptions): Memory {
         scopeId,
         query,
         now: toMs(searchOptions.now ?? clock.now()),
+        includePrivate: showsPrivate(searchOptions.audience),
         ...(searchOptions.limit !== undefined ? { limit: searchOptions.limit } : {}),
         ...(searchOptions.dateAware !== undefined ? { dateAware: searchOptions.dateAware } : {}),
         ...(searchOptions.history ? { history: searchOptions.history } : {}),
@@ -179,9 +191,9 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     strengthen(ids, at) {
       store.strengthen(ids, toMs(at));
     },
-    latestOfKind(scope, kind) {
+    latestOfKind(scope, kind, audience) {
       const scopeId = findScopeId(scope);
-      return scopeId === null ? null : store.latestOfKind(scopeId, kind);
+      return scopeId === null ? null : store.latestOfKind(scopeId, kind, showsPrivate(audience));
     },
     get(id) {
       return store.get(id);
@@ -205,6 +217,10 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     forgetUser(scope) {
       const scopeId = findScopeId(scope);
       return scopeId === null ? 0 : store.deleteScope(scopeId);
+    },
+    forgetSourcedIn(scope, guildId) {
+      const scopeId = findScopeId(scope);
+      return scopeId === null ? 0 : store.deleteMemories(store.idsSourcedInGuild(scopeId, guildId));
     },
     findScopeId,
     setForgotten(ids, at) {

@@ -56,6 +56,8 @@ export interface RetrievalRequest {
   readonly history?: readonly HistoryLine[];
   /** default true */
   readonly dateAware?: boolean;
+  /** whether memories said in private may be returned (a group asking: no) */
+  readonly includePrivate: boolean;
 }
 
 export interface RankedMemory {
@@ -221,6 +223,7 @@ export async function retrieveMemories(context: RetrievalContext, request: Retri
   for (const record of store.getMany([...candidates.keys()])) {
     // Every list is already bound to the scope; this re-check makes a leak impossible even through a future bug.
     if (record.scopeId !== request.scopeId) continue;
+    if (record.private && !request.includePrivate) continue;
     if (record.sourceMessageIds.some((id) => excluded.has(id))) continue;
     if (record.kind === 'turn' && inHistory.has(record.content)) continue;
     const candidate = candidates.get(record.id)!;

@@ -94,6 +94,11 @@ export const memorySettingsSchema = z
     embedder: embedderSettingsSchema.prefault({}),
     retrieval: retrievalSettingsSchema.prefault({}),
     decay: decaySettingsSchema.prefault({}),
+    /**
+     * with `scope: global`, whether what a person said in private (a DM, the terminal) may be recalled in a group's
+     * prompt; off: it stays between the person and the character
+     */
+    privateInGroups: z.boolean().default(false),
     /** longer memory text is cut to this many characters (with an ellipsis) */
     maxMemoryChars: positiveInt.default(2000),
     /** memories per batch when re-embedding into a new embedding space */

@@ -27,6 +27,11 @@ export interface NewMemory {
   readonly strength: number;
   readonly sourceMessageIds: readonly number[];
   readonly createdAt: number;
+  /**
+   * Said in a private conversation (a DM, the terminal): its sources were, or it has none and its scope's place is
+   * private. Such a memory is not recalled into a group's prompt unless memory.privateInGroups allows it.
+   */
+  readonly private: boolean;
 }
 
 /** A stored memory: as written, and what recall, superseding and forgetting made of it since. */
@@ -67,6 +72,8 @@ export interface DayRangeFilter {
 
 export interface ListOptions {
   readonly kinds?: readonly MemoryKind[];
+  /** only memories every source message of which was said in this guild (what a server's admin may see) */
+  readonly sourcedOnlyIn?: string;
   readonly includeSuperseded?: boolean;
   readonly includeForgotten?: boolean;
   readonly limit?: number;
@@ -88,10 +95,15 @@ interface MemoryRow {
   superseded_by: number | null;
   forgotten_at: number | null;
   created_at: number;
+  private: number;
 }
 
 const memoryColumns = `id, scope_id, kind, content, occurred_at, day, importance, strength, last_recalled_at, recall_count,
-  source_message_ids, superseded_by, forgotten_at, created_at`;
+  source_message_ids, superseded_by, forgotten_at, created_at, private`;
+
+/** The guild of each source message of the memories row aliased `m` (a DM's or the terminal's is ''). */
+const sourceGuilds = `SELECT c.guild_id FROM json_each(m.source_message_ids) j
+  JOIN messages src ON src.id = j.value JOIN conversations c ON c.id = src.conversation_id`;
 
 /**
  * What retrieval may return, as a condition on the memories row aliased `alias`: current (not superseded), not
@@ -125,6 +137,7 @@ function toRecord(row: MemoryRow): MemoryRecord {
     supersededBy: row.superseded_by,
     forgottenAt: row.forgotten_at,
     createdAt: row.created_at,
+    private: row.private === 1,
   };
 }
 
@@ -150,6 +163,9 @@ export class MemoryStore {
   private readonly memoriesAfterStatement;
   private readonly memoryExistsStatement;
   private readonly addBacklogStatement;
+  private readonly privateSourceStatement;
+  private readonly idsSourcedInGuildStatement;
+  private readonly deleteMemoryStatement;
   private readonly backlogStatement;
   private readonly clearBacklogStatement;
 
@@ -164,9 +180,9 @@ export class MemoryStore {
     this.scopesOfUserStatement = db.prepare<[number], { id: number; user_id: number; character_id: string; guild_id: string; created_at: number }>(
       `SELECT id, user_id, character_id, guild_id, created_at FROM memory_scopes WHERE user_id = ? ORDER BY id`,
     );
-    this.insertMemoryStatement = db.prepare<[NewMemory & { sourceJson: string }], never>(`
-      INSERT INTO memories (scope_id, kind, content, occurred_at, day, importance, strength, source_message_ids, created_at)
-      VALUES (@scopeId, @kind, @content, @occurredAt, @day, @importance, @strength, @sourceJson, @createdAt)
+    this.insertMemoryStatement = db.prepare<[Omit<NewMemory, 'private'> & { sourceJson: string; privateFlag: number }], never>(`
+      INSERT INTO memories (scope_id, kind, content, occurred_at, day, importance, strength, source_message_ids, created_at, private)
+      VALUES (@scopeId, @kind, @content, @occurredAt, @day, @importance, @strength, @sourceJson, @createdAt, @privateFlag)
       RETURNING ${memoryColumns}`);
     this.insertTextStatement = db.prepare<[number, string]>(`INSERT INTO memory_text (rowid, terms) VALUES (?, ?)`);
     this.getMemoryStatement = db.prepare<[number], MemoryRow>(`SELECT ${memoryColumns} FROM memories WHERE id = ?`);
@@ -193,9 +209,9 @@ export class MemoryStore {
       ORDER BY m.occurred_at DESC, m.id DESC LIMIT ?`);
     this.strengthenStatement = db.prepare<[number, number]>(`
       UPDATE memories SET strength = strength + 1, last_recalled_at = ?, recall_count = recall_count + 1 WHERE id = ?`);
-    this.latestOfKindStatement = db.prepare<[number, string], MemoryRow>(`
+    this.latestOfKindStatement = db.prepare<[number, string, number], MemoryRow>(`
       SELECT ${memoryColumns} FROM memories
-      WHERE scope_id = ? AND kind = ? AND superseded_by IS NULL AND forgotten_at IS NULL
+      WHERE scope_id = ? AND kind = ? AND superseded_by IS NULL AND forgotten_at IS NULL AND (private = 0 OR ?)
       ORDER BY occurred_at DESC, id DESC LIMIT 1`);
     this.setForgottenStatement = db.prepare<[number | null, number]>(`UPDATE memories SET forgotten_at = ? WHERE id = ?`);
     // Text and vector entries go with each row through the AFTER DELETE triggers.
@@ -208,6 +224,13 @@ export class MemoryStore {
     );
     this.memoryExistsStatement = db.prepare<[number], { id: number }>(`SELECT id FROM memories WHERE id = ?`);
     this.addBacklogStatement = db.prepare<[number]>(`INSERT OR IGNORE INTO memory_vector_backlog (memory_id) VALUES (?)`);
+    this.privateSourceStatement = db.prepare<[string], { n: number }>(`
+      SELECT count(*) AS n FROM json_each(?) j
+      JOIN messages src ON src.id = j.value JOIN conversations c ON c.id = src.conversation_id
+      WHERE c.guild_id = ''`);
+    this.idsSourcedInGuildStatement = db.prepare<[number, string], { id: number }>(`
+      SELECT m.id AS id FROM memories m WHERE m.scope_id = ? AND ? IN (${sourceGuilds})`);
+    this.deleteMemoryStatement = db.prepare<[number]>(`DELETE FROM memories WHERE id = ?`);
     this.backlogStatement = db.prepare<[number, number], { id: number; scope_id: number; content: string }>(`
       SELECT m.id AS id, m.scope_id AS scope_id, m.content AS content
       FROM memory_vector_backlog b JOIN memories m ON m.id = b.memory_id
@@ -251,7 +274,8 @@ export class MemoryStore {
   }
 
   private insertOne(write: MemoryWrite, vectorTable: VectorTable | null): MemoryRecord {
-    const row = this.insertMemoryStatement.get({ ...write.memory, sourceJson: JSON.stringify(write.memory.sourceMessageIds) }) as
+    const { private: isPrivate, ...memory } = write.memory;
+    const row = this.insertMemoryStatement.get({ ...memory, sourceJson: JSON.stringify(memory.sourceMessageIds), privateFlag: isPrivate ? 1 : 0 }) as
       | MemoryRow
       | undefined;
     if (!row) throw new StoreError('inserting a memory returned no row');
@@ -272,6 +296,21 @@ export class MemoryStore {
   /** Marks memories forgotten (at) or restores them (null); returns how many rows changed. */
   setForgotten(ids: readonly number[], at: number | null): number {
     return this.db.transaction(() => ids.reduce((sum, id) => sum + this.setForgottenStatement.run(at, id).changes, 0))();
+  }
+
+  /** Whether any of these messages was said in a private conversation (a DM, the terminal). */
+  anyPrivateSource(messageIds: readonly number[]): boolean {
+    return messageIds.length > 0 && this.privateSourceStatement.get(JSON.stringify(messageIds))!.n > 0;
+  }
+
+  /** Ids of a scope's memories with at least one source message said in the guild. */
+  idsSourcedInGuild(scopeId: number, guildId: string): number[] {
+    return this.idsSourcedInGuildStatement.all(scopeId, guildId).map((row) => row.id);
+  }
+
+  /** Deletes memories with their text entries and vectors (the triggers); one transaction. Returns how many. */
+  deleteMemories(ids: readonly number[]): number {
+    return this.db.transaction(() => ids.reduce((sum, id) => sum + this.deleteMemoryStatement.run(id).changes, 0))();
   }
 
   /** Deletes every memory of a scope with its text entries and vectors, and the scope itself; one transaction. */
@@ -295,8 +334,9 @@ export class MemoryStore {
     return ids.length === 0 ? [] : this.getManyStatement.all(JSON.stringify(ids)).map(toRecord);
   }
 
-  latestOfKind(scopeId: number, kind: MemoryKind): MemoryRecord | null {
-    const row = this.latestOfKindStatement.get(scopeId, kind);
+  /** The newest current memory of a kind; a private one only with `includePrivate`. */
+  latestOfKind(scopeId: number, kind: MemoryKind, includePrivate: boolean): MemoryRecord | null {
+    const row = this.latestOfKindStatement.get(scopeId, kind, includePrivate ? 1 : 0);
     return row ? toRecord(row) : null;
   }
 
@@ -310,11 +350,18 @@ export class MemoryStore {
     }
     if (!options.includeSuperseded) conditions.push('superseded_by IS NULL');
     if (!options.includeForgotten) conditions.push('forgotten_at IS NULL');
+    if (options.sourcedOnlyIn !== undefined) {
+      // At least one source, and every source said in the guild (a source erased since counts as elsewhere).
+      conditions.push(`source_message_ids != '[]' AND NOT EXISTS (
+        SELECT 1 FROM json_each(m.source_message_ids) j LEFT JOIN messages src ON src.id = j.value
+        LEFT JOIN conversations c ON c.id = src.conversation_id WHERE c.guild_id IS NOT ?)`);
+      parameters.push(options.sourcedOnlyIn);
+    }
     parameters.push(options.limit ?? -1, options.offset ?? 0);
     // Built from fixed fragments only; values are bound. Rare enough (commands, export) not to need caching.
     return this.db
       .prepare<(string | number)[], MemoryRow>(
-        `SELECT ${memoryColumns} FROM memories WHERE ${conditions.join(' AND ')}
+        `SELECT ${memoryColumns} FROM memories m WHERE ${conditions.join(' AND ')}
          ORDER BY occurred_at DESC, id DESC LIMIT ? OFFSET ?`,
       )
       .all(...parameters)

@@ -121,6 +121,7 @@ export function decodeCommandInvocation(
     channelId: interaction.channelId,
     author: { id: user.id, displayName, isBot: user.bot },
     isAdmin: managesGuild || ownerIds.includes(user.id),
+    isOwner: ownerIds.includes(user.id),
     locale: mapDiscordLocale(interaction.locale),
     command: definition.name,
     subcommand: subcommandName,

@@ -120,6 +120,7 @@ export function decodeCommandInvocation(
     channelId: session.channelId ?? `private:${userId}`,
     author: { id: userId, displayName, isBot: false },
     isAdmin: isQQAdmin(session, ownerIds),
+    isOwner: ownerIds.includes(userId),
     locale: null,
     command: parsed.command,
     subcommand: parsed.subcommand.name,

@@ -1,12 +1,12 @@
 /**
  * The 'memories' prompt section: what the character remembers of the speaker, recalled for what they just said
- * (memory/retrieval.ts ranks it), each item dated. Memories that make it into the prompt grow stronger, as recalling
+ * (memory/retrieval.ts ranks it), each item dated; in a group, nothing they said in private. Memories that make it into the prompt grow stronger, as recalling
  * strengthens a memory in MemoryBank's forgetting curve.
  */
 import type { Memory } from '../../memory/memory.js';
 import { formatMemoryItem } from '../../memory/retrieval.js';
 import type { CharacterContextProvider, CharacterTurn } from '../engine.js';
-import { memoryScopeOf } from './memory-scope.js';
+import { audienceOf, memoryScopeOf } from './memory-scope.js';
 
 export function createMemoriesProvider(memory: Memory): CharacterContextProvider {
   // Which memory each offered item was, until the prompt says which items it kept.
@@ -18,6 +18,7 @@ export function createMemoriesProvider(memory: Memory): CharacterContextProvider
         now: turn.message.timestamp,
         excludeMessageIds: [turn.messageId],
         history: turn.history,
+        audience: audienceOf(turn),
       });
       recalled.set(turn, result.memories.map((item) => item.record.id));
       return result.memories.map((item) => formatMemoryItem(item.record));

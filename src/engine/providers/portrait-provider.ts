@@ -4,14 +4,15 @@
  */
 import type { Memory } from '../../memory/memory.js';
 import type { CharacterContextProvider } from '../engine.js';
-import { memoryScopeOf } from './memory-scope.js';
+import { audienceOf, memoryScopeOf } from './memory-scope.js';
 
 export function createPortraitProvider(memory: Memory): CharacterContextProvider {
   return {
     section: 'portrait',
     collect(turn) {
       const scope = memoryScopeOf(turn);
-      return [memory.latestOfKind(scope, 'portrait'), memory.latestOfKind(scope, 'self_concept')]
+      const audience = audienceOf(turn);
+      return [memory.latestOfKind(scope, 'portrait', audience), memory.latestOfKind(scope, 'self_concept', audience)]
         .filter((record) => record !== null)
         .map((record) => record.content);
     },

@@ -6,6 +6,7 @@ import { vectorLayout } from './0050-vector-layout.js';
 import { vectorBacklog } from './0060-vector-backlog.js';
 import { onePlatformName } from './0070-one-platform-name.js';
 import { scriptVectorLayout } from './0080-script-vector-layout.js';
+import { privateMemories } from './0090-private-memories.js';
 import type { Migration } from './migration.js';
 
 /** Ordered by version; append, never edit a migration that has shipped. */
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   vectorBacklog,
   onePlatformName,
   scriptVectorLayout,
+  privateMemories,
 ];
