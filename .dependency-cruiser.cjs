@@ -48,9 +48,12 @@ const below = {
   engine: [...bottom, 'search/', 'llm/', 'store/', 'memory/', 'characters/'],
   consolidation: [...bottom, 'search/', 'llm/', 'store/', 'memory/', 'characters/'],
 };
-below.runtime = [...below.engine, 'engine/'];
+// Above the engine, the layers see the engine and what it speaks in (characters), not the machinery below it; commands
+// also read memories and find people (store: conversations), and the terminal names the model it cannot reach.
+below.runtime = [...bottom, 'characters/', 'engine/'];
 below.platform = [...below.runtime, 'adapters/runtime/'];
-below.commands = [...below.engine, 'engine/', 'consolidation/'];
+below.console = [...below.platform, 'llm/'];
+below.commands = [...below.runtime, 'memory/', 'store/'];
 
 module.exports = {
   forbidden: [
@@ -73,7 +76,7 @@ module.exports = {
     layer('runtime', 'adapters/runtime/', below.runtime),
     layer('discord', 'adapters/discord/', below.platform),
     layer('qq', 'adapters/qq/', below.platform),
-    layer('console', 'adapters/console/', below.platform),
+    layer('console', 'adapters/console/', below.console),
     layer('commands', 'commands/', below.commands),
     sdk('discord.js', 'discord\\.js|@discordjs', 'adapters/discord/'),
     sdk('koishi', 'koishi|koishi-plugin-adapter-onebot|@koishijs|@cordisjs|cordis', 'adapters/qq/'),

@@ -7,7 +7,7 @@ import { createQQAdapter, type QQAdapter } from '../src/adapters/qq/adapter.js';
 import type { MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
 import type { CommandDefinition, CommandHandler, CommandInvocation, CommandResult } from '../src/core/commands.js';
 import { loadTranslator } from '../src/core/i18n.js';
-import { setLogLevel } from '../src/util/logger.js';
+import { setLogLevel, type Logger } from '../src/util/logger.js';
 import { localesDirectory } from '../src/util/paths.js';
 import { at, createFakeOneBot, reply, text, type FakeOneBot, type RecordedAction, type Segment } from './fakes/fake-onebot.js';
 import { closedPort } from './helpers/ports.js';
@@ -403,7 +403,7 @@ describe('QQ adapter over ws-reverse: access token', () => {
 describe('QQ adapter over http', () => {
   const secret = 'onebot-secret-789';
 
-  async function setup(options: { secret?: string; handler?: RecordingEngine } = {}) {
+  async function setup(options: { secret?: string; handler?: RecordingEngine; logger?: Logger } = {}) {
     const handler = options.handler ?? createRecordingEngine(echo);
     peer = createFakeOneBot({ selfId, nickname: 'Haruhi', token });
     const endpoint = await peer.listenHttp();
@@ -413,6 +413,7 @@ describe('QQ adapter over http', () => {
       translator,
       commands: createFakeCommands(),
       responseTimeoutMs: 5000,
+      ...(options.logger && { logger: options.logger }),
     });
     await adapter.start();
     return { fake: peer, handler, url: `http://127.0.0.1:${adapter.port}/onebot` };
@@ -441,6 +442,21 @@ describe('QQ adapter over http', () => {
     expect(await fake.postGroupMessage(`http://127.0.0.1:${adapter!.port}/onebot`, { ...event, message: [at(selfId), text(' real')] }, { secret })).toBe(204);
     await fake.waitForAction('send_group_msg');
     expect(handler.received.map((message) => message.text)).toEqual(['real']);
+  });
+
+  it('refuses an oversized body before reading it, and logs a flood of refused posts once', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug() {}, info() {}, error() {}, warn: (message) => void warnings.push(message), child: () => logger,
+    };
+    const { fake, url } = await setup({ secret, logger });
+    const huge = await fetch(url, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-self-id': selfId, 'x-signature': 'sha1=00' }, body: 'x'.repeat(5 * 1024 * 1024),
+    });
+    expect(huge.status).toBe(413);
+    const event = { groupId, userId: '30003', message: [at(selfId), text(' forged')] };
+    for (let attempt = 0; attempt < 20; attempt++) expect(await fake.postGroupMessage(url, event)).toBe(401);
+    expect(warnings.filter((warning) => warning.startsWith('refused OneBot events'))).toHaveLength(1);
   });
 
   it('on loopback without a secret takes unsigned posts (and a body that is not JSON gets 400, not a crash)', async () => {

@@ -125,6 +125,28 @@ describe('the adapter runtime', () => {
     await runtime.stop();
   });
 
+  it('keeps a message’s place in its channel while it is still being decoded; a decoding that throws is only logged', async () => {
+    const engine = createRecordingEngine((incoming) => incoming.text);
+    const runtime = createTestRuntime(engine);
+    runtime.start();
+    const outlet = recordingOutlet();
+    let fetched!: () => void;
+    const fetching = new Promise<void>((resolve) => (fetched = resolve));
+    const first = message({ text: 'first, a reply to an uncached message' });
+    const decoding = runtime.receiveWhenDecoded(first, async () => (await fetching, first), outlet);
+    const second = runtime.receive(message({ text: 'second' }), outlet);
+    const elsewhere = runtime.receive(message({ text: 'elsewhere', channelId: 'c2' }), outlet);
+    const broken = runtime.receiveWhenDecoded({ platform: 'test', guildId: 'g1', channelId: 'c3' }, async () => {
+      throw new Error('unreadable payload');
+    }, outlet);
+    await Promise.all([elsewhere, broken]);
+    expect(outlet.sent).toEqual([['elsewhere']]);
+    fetched();
+    await Promise.all([decoding, second]);
+    expect(outlet.sent).toEqual([['elsewhere'], ['first, a reply to an uncached message'], ['second']]);
+    await runtime.stop();
+  });
+
   it('splits the reply to the outlet’s limit and shows typing until it is sent', async () => {
     const sentences = Array.from({ length: 20 }, (_, index) => `Sentence ${index} is here.`).join(' ');
     const engine = createRecordingEngine(async () => {
@@ -147,7 +169,7 @@ describe('the adapter runtime', () => {
     await runtime.stop();
   });
 
-  it('logs a failing message and goes on with the next', async () => {
+  it('answers a message that failed with the apology, logs why, and goes on with the next', async () => {
     const lines: string[] = [];
     const log = (level: string) => (text: string) => void lines.push(`${level} ${text}`);
     const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: () => logger };
@@ -160,7 +182,7 @@ describe('the adapter runtime', () => {
     const outlet = recordingOutlet();
     await runtime.receive(message({ text: 'boom' }), outlet);
     await runtime.receive(message({ text: 'next' }), outlet);
-    expect(outlet.sent).toEqual([['fine']]);
+    expect(outlet.sent).toEqual([['sorry (engine exploded)'], ['fine']]);
     expect(lines).toContain('error message failed');
     await runtime.stop();
   });

@@ -436,7 +436,7 @@ describe('migration 80: script vectors on the one layout', () => {
     });
   }
 
-  it('forgets an index of the float layout, and the startup pass makes the script searchable in the new one', async () => {
+  it('keeps the text of an index of the float layout, and the startup pass makes the script searchable by vector in the new one', async () => {
     const { embedder, counts } = countingEmbedder();
     const xia = load('xia');
     await writeFloatLayoutIndex(embedder, xia);
@@ -447,10 +447,12 @@ describe('migration 80: script vectors on the one layout', () => {
     db = openDatabase(join(directory, 'omoide.db'));
     expect(schemaVersion(db)).toBe(migrations.at(-1)!.version);
     expect(tableNames('script_vectors%')).toEqual([]); // the vec0 table, its shadow tables and its trigger
-    expect(snapshot('xia')).toEqual({ state: null, chunks: [], vectors: 0, textEntries: 0 });
+    expect(snapshot('xia')).toMatchObject({ vectors: 0, textEntries: 6, state: { chunkCount: 6 } });
 
     const index = createScriptIndex({ db, embedder });
     expect(index.isCurrent(xia)).toBe(false);
+    // Before the re-embedding (or if the embedder is down at that start), scenes are still found by their text.
+    expect((await index.search('xia', '阿哲:「你喜欢猫吗？」', { limit: 3 }))[0]?.file).toBe('text_2.txt');
     const documentCallsBefore = counts.documentCalls;
     expect(await index.ensureAll([xia])).toEqual([{ characterId: 'xia', indexed: true, chunks: 6 }]);
     expect(counts.documentCalls).toBe(documentCallsBefore + 1);

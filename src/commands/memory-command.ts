@@ -115,7 +115,6 @@ function newCode(): string {
 
 export function createMemoryCommand(dependencies: MemoryCommandDependencies): MemoryCommand {
   const { engine, memory, store } = dependencies;
-  const global = dependencies.memoryScope === 'global';
   /** Pending forget-me codes by platform user and scope. */
   const pendingCodes = new Map<string, { code: string; expiresAt: number }>();
 
@@ -233,7 +232,7 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
               characterId: character.id,
               memoryScope: dependencies.memoryScope,
               // with global memory these memories belong to no one guild
-              guildId: global ? null : invocation.guildId,
+              guildId: dependencies.memoryScope === 'global' ? null : invocation.guildId,
               exportedAt: new Date(now).toISOString(),
               memories: records,
             },

@@ -67,6 +67,8 @@ export interface Engine {
    * localized apology with `failure` set; the message is stored either way.
    */
   answer(message: IncomingMessage, options: AnswerOptions): Promise<EngineReply>;
+  /** The character's localized apology, for a message that could not be answered because of `cause`. */
+  apology(character: Character, cause: unknown): EngineReply;
   /** Resolves when what the turn listeners do in the background (archiving turns as memories) is done. */
   idle(): Promise<void>;
 }
@@ -169,10 +171,8 @@ export function createEngine(dependencies: EngineDependencies): Engine {
     try {
       replyText = await generate(prompt.messages, character, options.signal);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const kind = error instanceof LlmError ? error.kind : 'internal';
-      logger.warn('reply failed; sending the apology', { character: character.id, kind, error });
-      return { characterId: character.id, characterName: character.name, text: translator.t(locale, 'engine.apology'), failure: { kind, reason }, locale };
+      logger.warn('reply failed; sending the apology', { character: character.id, kind: error instanceof LlmError ? error.kind : 'internal', error });
+      return apology(character, error);
     }
     // The reply's time is the message's platform time plus how long we took, so replayed days keep their order.
     const repliedAt = message.timestamp.getTime() + Math.max(1, clock.now().getTime() - startedAt);
@@ -187,6 +187,12 @@ export function createEngine(dependencies: EngineDependencies): Engine {
     });
     notifyListeners(turn, { text: replyText, messageId: replyId });
     return { characterId: character.id, characterName: character.name, text: replyText, failure: null, locale };
+  }
+
+  function apology(character: Character, cause: unknown): EngineReply {
+    const locale = localeFor(character);
+    const failure = { kind: cause instanceof LlmError ? cause.kind : 'internal', reason: cause instanceof Error ? cause.message : String(cause) };
+    return { characterId: character.id, characterName: character.name, text: translator.t(locale, 'engine.apology'), failure, locale };
   }
 
   async function generate(messages: Parameters<ChatModel['stream']>[0]['messages'], character: Character, signal?: AbortSignal) {
@@ -215,6 +221,7 @@ export function createEngine(dependencies: EngineDependencies): Engine {
       return character;
     },
     answer,
+    apology,
     async idle() {
       while (background.size > 0) await Promise.all([...background]);
     },

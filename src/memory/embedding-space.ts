@@ -9,7 +9,7 @@ import { StoreError } from '../core/errors.js';
 import type { Embedder } from '../llm/types.js';
 import type { SqliteDatabase } from '../store/db.js';
 import { EmbeddingSpaceStore, vectorLayout, type EmbeddingSpace } from '../store/embedding-space-store.js';
-import type { MemoryStore } from '../store/memory-store.js';
+import type { MemoryStore, MemoryText } from '../store/memory-store.js';
 import type { VectorTable } from '../store/vector-table.js';
 import type { Logger } from '../util/logger.js';
 
@@ -39,9 +39,10 @@ export interface EmbeddingSpaces {
   /**
    * Embeds what waits in the backlog (see memory-store.ts) into the writable space, in batches; resolves with how
    * many were embedded. One drain at a time: a call during a drain joins it, then drains again for what came since.
-   * A failing embedder leaves the rest waiting for the next drain.
+   * An embedder that is down leaves the rest waiting for the next drain; a text it keeps refusing is left for the
+   * next start (`fresh`: every waiting text gets its tries again, as at start).
    */
-  drainBacklog(): Promise<number>;
+  drainBacklog(options?: { readonly fresh?: boolean }): Promise<number>;
 }
 
 export interface EmbeddingSpacesOptions {
@@ -57,6 +58,8 @@ export function createEmbeddingSpaces(options: EmbeddingSpacesOptions): Embeddin
   const { store, embedder, clock, batchSize, logger } = options;
   // Small batches: the backlog is embedded while replies are being answered.
   const backlogBatchSize = Math.min(batchSize, 16);
+  // A text the embedder refused this many times (while it took others) waits for the next start.
+  const maxBacklogAttempts = 3;
   const spaceStore = new EmbeddingSpaceStore(options.db);
   let ensuring: Promise<EmbeddingSpaceReport> | null = null;
   let draining: Promise<number> | null = null;
@@ -120,7 +123,7 @@ export function createEmbeddingSpaces(options: EmbeddingSpacesOptions): Embeddin
       // Already embedded (a resumed build, or a memory written into this space meanwhile): skip.
       const missing = batch.filter((row) => !table.has(row.id));
       const vectors = await embedDocuments(missing.map((row) => row.content));
-      store.insertVectors(table, missing.map((row, index) => ({ id: row.id, scopeId: row.scopeId, vector: vectors[index]! })));
+      store.insertVectors(table, missing.map((row, index) => ({ ...row, vector: vectors[index]! })));
       embedded += missing.length;
       done += batch.length;
       total = Math.max(total, done);
@@ -132,23 +135,53 @@ export function createEmbeddingSpaces(options: EmbeddingSpacesOptions): Embeddin
     return { space, rebuilt: true, embedded };
   }
 
+  /**
+   * Embeds one batch of the backlog. When the batch fails, item by item tells an embedder that is down (nothing
+   * goes: the error is thrown, the backlog waits) from one text it refuses (the others go; that one counts a try).
+   */
+  async function embedBatch(batch: readonly MemoryText[]): Promise<number> {
+    try {
+      const vectors = await embedDocuments(batch.map((row) => row.content));
+      // resolved after embedding: the space may have switched meanwhile
+      store.insertVectors(writable(), batch.map((row, index) => ({ ...row, vector: vectors[index]! })));
+      return batch.length;
+    } catch (batchError) {
+      let embedded = 0;
+      const refused: MemoryText[] = [];
+      for (const row of batch) {
+        try {
+          const [vector] = await embedDocuments([row.content]);
+          store.insertVectors(writable(), [{ ...row, vector: vector! }]);
+          embedded++;
+        } catch {
+          refused.push(row); // counted below, once it is clear the embedder itself works
+        }
+      }
+      if (embedded === 0) throw batchError;
+      for (const row of refused) {
+        if (store.backlogFailed(row.id) >= maxBacklogAttempts) {
+          logger.warn('a memory could not be embedded; it stays searchable by text', { memory: row.id, embedder: embedder.id });
+        }
+      }
+      return embedded;
+    }
+  }
+
   async function drainOnce(): Promise<number> {
     let embedded = 0;
     let cursor = 0;
     for (;;) {
-      const batch = store.backlog(cursor, backlogBatchSize);
+      const batch = store.backlog(cursor, maxBacklogAttempts, backlogBatchSize);
       if (batch.length === 0) return embedded;
       cursor = batch.at(-1)!.id;
-      const vectors = await embedDocuments(batch.map((row) => row.content));
-      // resolved after embedding: the space may have switched meanwhile
-      store.insertVectors(writable(), batch.map((row, index) => ({ id: row.id, scopeId: row.scopeId, vector: vectors[index]! })));
-      embedded += batch.length;
+      embedded += await embedBatch(batch);
       // An in-process embedder works on this thread: between batches, messages waiting to be answered go first.
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
-  function drainBacklog(): Promise<number> {
+  function drainBacklog(options: { readonly fresh?: boolean } = {}): Promise<number> {
+    if (options.fresh) store.resetBacklogAttempts();
     if (draining) {
       drainAgain = true;
       return draining;

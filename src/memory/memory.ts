@@ -137,12 +137,23 @@ export function createMemory(options: CreateMemoryOptions): Memory {
   const findScopeId = (scope: MemoryScopeKey) =>
     store.findScope(scope.userId, scope.characterId, scopeKeys(settings.scope, scope).guildKey);
 
-  /** Embeds the backlog in the background; a failure waits for the next turn (or the next start) to try again. */
+  let embedderDown = false;
+  /**
+   * Embeds the backlog in the background; a failure waits for the next turn (or the next start) to try again. An
+   * outage is logged when it starts and when it ends, not at every turn in between.
+   */
   function embedInBackground(): void {
     if (closed) return;
-    spaces.drainBacklog().catch((error: unknown) => {
-      logger.warn('archived turns wait for their vectors: embedding failed', { embedder: embedder.id, error });
-    });
+    spaces.drainBacklog().then(
+      () => {
+        if (embedderDown) logger.info('the embedder answers again; archived turns are embedded', { embedder: embedder.id });
+        embedderDown = false;
+      },
+      (error: unknown) => {
+        if (!embedderDown) logger.warn('archived turns wait for their vectors: embedding failed', { embedder: embedder.id, error });
+        embedderDown = true;
+      },
+    );
   }
 
   async function settle(): Promise<void> {
@@ -158,7 +169,7 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     async ensureEmbeddingSpace(onProgress) {
       const report = await spaces.ensure(onProgress);
       // Turns a crash left without a vector; an embedder that is down now only delays them.
-      await spaces.drainBacklog().catch((error: unknown) => logger.warn('archived turns wait for their vectors', { embedder: embedder.id, error }));
+      await spaces.drainBacklog({ fresh: true }).catch((error: unknown) => logger.warn('archived turns wait for their vectors', { embedder: embedder.id, error }));
       return report;
     },
     async remember(input) {

@@ -159,15 +159,16 @@ export class MemoryStore {
   private readonly deleteScopeMemoriesStatement;
   private readonly deleteScopeStatement;
   private readonly countMemoriesStatement;
-  private readonly countMemoriesUpToStatement;
   private readonly memoriesAfterStatement;
-  private readonly memoryExistsStatement;
+  private readonly memoryTextStatement;
   private readonly addBacklogStatement;
   private readonly privateSourceStatement;
   private readonly idsSourcedInGuildStatement;
   private readonly deleteMemoryStatement;
   private readonly backlogStatement;
   private readonly clearBacklogStatement;
+  private readonly backlogFailedStatement;
+  private readonly resetBacklogStatement;
 
   constructor(private readonly db: SqliteDatabase) {
     this.upsertScopeStatement = db.prepare<[number, string, string, number], { id: number }>(`
@@ -218,11 +219,10 @@ export class MemoryStore {
     this.deleteScopeMemoriesStatement = db.prepare<[number]>(`DELETE FROM memories WHERE scope_id = ?`);
     this.deleteScopeStatement = db.prepare<[number]>(`DELETE FROM memory_scopes WHERE id = ?`);
     this.countMemoriesStatement = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM memories`);
-    this.countMemoriesUpToStatement = db.prepare<[number], { n: number }>(`SELECT count(*) AS n FROM memories WHERE id <= ?`);
     this.memoriesAfterStatement = db.prepare<[number, number], { id: number; scope_id: number; content: string }>(
       `SELECT id, scope_id, content FROM memories WHERE id > ? ORDER BY id LIMIT ?`,
     );
-    this.memoryExistsStatement = db.prepare<[number], { id: number }>(`SELECT id FROM memories WHERE id = ?`);
+    this.memoryTextStatement = db.prepare<[number], { scope_id: number; content: string }>(`SELECT scope_id, content FROM memories WHERE id = ?`);
     this.addBacklogStatement = db.prepare<[number]>(`INSERT OR IGNORE INTO memory_vector_backlog (memory_id) VALUES (?)`);
     this.privateSourceStatement = db.prepare<[string], { n: number }>(`
       SELECT count(*) AS n FROM json_each(?) j
@@ -231,10 +231,12 @@ export class MemoryStore {
     this.idsSourcedInGuildStatement = db.prepare<[number, string], { id: number }>(`
       SELECT m.id AS id FROM memories m WHERE m.scope_id = ? AND ? IN (${sourceGuilds})`);
     this.deleteMemoryStatement = db.prepare<[number]>(`DELETE FROM memories WHERE id = ?`);
-    this.backlogStatement = db.prepare<[number, number], { id: number; scope_id: number; content: string }>(`
+    this.backlogStatement = db.prepare<[number, number, number], { id: number; scope_id: number; content: string }>(`
       SELECT m.id AS id, m.scope_id AS scope_id, m.content AS content
       FROM memory_vector_backlog b JOIN memories m ON m.id = b.memory_id
-      WHERE b.memory_id > ? ORDER BY b.memory_id LIMIT ?`);
+      WHERE b.memory_id > ? AND b.attempts < ? ORDER BY b.memory_id LIMIT ?`);
+    this.backlogFailedStatement = db.prepare<[number]>(`UPDATE memory_vector_backlog SET attempts = attempts + 1 WHERE memory_id = ? RETURNING attempts`);
+    this.resetBacklogStatement = db.prepare(`UPDATE memory_vector_backlog SET attempts = 0`);
     this.clearBacklogStatement = db.prepare<[number]>(`DELETE FROM memory_vector_backlog WHERE memory_id = ?`);
   }
 
@@ -384,28 +386,37 @@ export class MemoryStore {
     return this.countMemoriesStatement.get()!.n;
   }
 
-  countMemoriesUpTo(id: number): number {
-    return this.countMemoriesUpToStatement.get(id)!.n;
-  }
 
   /** Memories in id order after `afterId`, for re-embedding in batches. */
   memoriesAfter(afterId: number, limit: number): { id: number; scopeId: number; content: string }[] {
     return this.memoriesAfterStatement.all(afterId, limit).map((row) => ({ id: row.id, scopeId: row.scope_id, content: row.content }));
   }
 
-  /** Memories written without a vector that still wait for one, in id order after `afterId`. */
-  backlog(afterId: number, limit: number): MemoryText[] {
-    return this.backlogStatement.all(afterId, limit).map((row) => ({ id: row.id, scopeId: row.scope_id, content: row.content }));
+  /** Memories written without a vector that still wait for one (tried fewer than `maxAttempts` times), in id order after `afterId`. */
+  backlog(afterId: number, maxAttempts: number, limit: number): MemoryText[] {
+    return this.backlogStatement.all(afterId, maxAttempts, limit).map((row) => ({ id: row.id, scopeId: row.scope_id, content: row.content }));
+  }
+
+  /** The embedder refused this memory's text once more; returns how many times now. */
+  backlogFailed(id: number): number {
+    return (this.backlogFailedStatement.get(id) as { attempts: number } | undefined)?.attempts ?? 0;
+  }
+
+  /** Every waiting memory gets a fresh set of tries (at start). */
+  resetBacklogAttempts(): void {
+    this.resetBacklogStatement.run();
   }
 
   /**
-   * Writes vectors of existing memories (a re-embed, the backlog) in one transaction, skipping memories deleted
-   * meanwhile or already written; each written memory leaves the backlog.
+   * Writes vectors of existing memories (a re-embed, the backlog) in one transaction; each written memory leaves the
+   * backlog. A vector is written only for the memory it was embedded from: one deleted while it was embedded is
+   * skipped, and so is a new memory that took its id meanwhile (SQLite reuses the highest ids), whose text differs.
    */
-  insertVectors(vectorTable: VectorTable, rows: readonly { id: number; scopeId: number; vector: Float32Array }[]): void {
+  insertVectors(vectorTable: VectorTable, rows: readonly (MemoryText & { vector: Float32Array })[]): void {
     this.db.transaction(() => {
       for (const row of rows) {
-        if (!this.memoryExistsStatement.get(row.id)) continue;
+        const current = this.memoryTextStatement.get(row.id);
+        if (!current || current.scope_id !== row.scopeId || current.content !== row.content) continue;
         if (!vectorTable.has(row.id)) vectorTable.insert(row.id, row.scopeId, row.vector);
         this.clearBacklogStatement.run(row.id);
       }

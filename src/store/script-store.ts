@@ -13,6 +13,7 @@
 import { StoreError } from '../core/errors.js';
 import { scopePrefix } from '../search/terms.js';
 import type { SqliteDatabase } from './db.js';
+import { tableExists } from './schema-objects.js';
 import { scripts } from './migrations/0030-scripts.js';
 import { VectorTable, vectorTableSql, type VectorHit, type VectorTableShape } from './vector-table.js';
 
@@ -113,7 +114,6 @@ function toChunk(row: ChunkRow): StoredScriptChunk {
 export class ScriptStore {
   private readonly vectorTables = new Map<number, VectorTable>();
   private readonly stateStatement;
-  private readonly statesStatement;
   private readonly upsertStateStatement;
   private readonly deleteStateStatement;
   private readonly deleteChunksStatement;
@@ -131,7 +131,6 @@ export class ScriptStore {
     }
     const stateColumns = 'id, character_id, script_hash, embedder_id, dimension, chunk_count, indexed_at';
     this.stateStatement = db.prepare<[string], StateRow>(`SELECT ${stateColumns} FROM script_indexes WHERE character_id = ?`);
-    this.statesStatement = db.prepare<[], StateRow>(`SELECT ${stateColumns} FROM script_indexes ORDER BY character_id`);
     this.upsertStateStatement = db.prepare<[string, string, string, number, number, number], { id: number }>(`
       INSERT INTO script_indexes (character_id, script_hash, embedder_id, dimension, chunk_count, indexed_at)
       VALUES (?, ?, ?, ?, ?, ?)
@@ -160,10 +159,6 @@ export class ScriptStore {
   state(characterId: string): ScriptIndexState | null {
     const row = this.stateStatement.get(characterId);
     return row ? toState(row) : null;
-  }
-
-  states(): ScriptIndexState[] {
-    return this.statesStatement.all().map(toState);
   }
 
   /**
@@ -233,7 +228,7 @@ export class ScriptStore {
   /** Codes in a character's partition of a vector length's table (for checks and tests). */
   countVectors(characterId: string, dimension: number): number {
     const { name } = scriptVectorShape(dimension);
-    if (!this.tableExists(name)) return 0;
+    if (!tableExists(this.db, name)) return 0;
     return this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM ${name} WHERE character_id = ?`).get(characterId)!.n;
   }
 
@@ -243,11 +238,7 @@ export class ScriptStore {
   }
 
   private hasScriptTables(): boolean {
-    return ['script_indexes', 'script_chunks', 'script_text'].every((name) => this.tableExists(name));
-  }
-
-  private tableExists(name: string): boolean {
-    return this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE name = ?`).get(name)!.n > 0;
+    return ['script_indexes', 'script_chunks', 'script_text'].every((name) => tableExists(this.db, name));
   }
 
   /** A vector length's table, created (with its cleanup trigger) on first use. */
@@ -255,7 +246,7 @@ export class ScriptStore {
     let table = this.vectorTables.get(dimension);
     if (table) return table;
     const shape = scriptVectorShape(dimension);
-    if (!this.tableExists(shape.name)) this.db.transaction(() => this.db.exec(vectorTableSql(shape)))();
+    if (!tableExists(this.db, shape.name)) this.db.transaction(() => this.db.exec(vectorTableSql(shape)))();
     table = new VectorTable(this.db, shape);
     this.vectorTables.set(dimension, table);
     return table;

@@ -12,7 +12,7 @@ import { makeCharacter } from './character.js';
 
 export type Script = (message: IncomingMessage, options: AnswerOptions) => Promise<string> | string;
 
-export interface RecordingEngine extends Pick<Engine, 'characterFor' | 'answer'> {
+export interface RecordingEngine extends Pick<Engine, 'characterFor' | 'answer' | 'apology'> {
   /** every message the engine was asked to answer, in order */
   readonly received: IncomingMessage[];
 }
@@ -29,6 +29,10 @@ export function createRecordingEngine(script: Script, character: Character = mak
       const text = await script(message, options);
       const reply: EngineReply = { characterId: character.id, characterName: character.name, text, failure: null, locale: character.language };
       return reply;
+    },
+    apology(_character, cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      return { characterId: character.id, characterName: character.name, text: `sorry (${reason})`, failure: { kind: 'internal', reason }, locale: character.language };
     },
   };
 }

@@ -82,8 +82,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
 
   /**
    * The gateway sends a reply's referenced message (and so its author) unless it "did not attempt to": only then is
-   * it fetched, before the message is handed on — such a message may be answered after one that arrived while it
-   * was fetched.
+   * it fetched, and the message keeps its place in its channel's order meanwhile.
    */
   function unknownReference(message: Message): boolean {
     const referenceId = message.reference?.messageId;
@@ -104,12 +103,13 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     const botUserId = client.user.id;
     // Bots (this one included), webhooks and system messages are never answered: not even decoded.
     if (message.author.bot || message.system || message.webhookId) return;
-    const receive = (referencedMessage: Message | null) => {
-      const incoming = decodeDiscordMessage(message, botUserId, { referencedMessage });
-      if (incoming) void runtime.receive(incoming, outletFor(message));
-    };
-    if (unknownReference(message)) void runtime.track(fetchReference(message)).then(receive);
-    else receive(null);
+    const channel = { platform: 'discord', guildId: message.guildId, channelId: message.channelId };
+    // Decoded by the runtime, in the channel's order and inside its error boundary; rarely after a fetch.
+    void runtime.receiveWhenDecoded(
+      channel,
+      async () => decodeDiscordMessage(message, botUserId, { referencedMessage: unknownReference(message) ? await fetchReference(message) : null }),
+      outletFor(message),
+    );
   }
 
   function onInteraction(interaction: Interaction): void {

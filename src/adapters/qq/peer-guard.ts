@@ -29,10 +29,11 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function guardReverseWebSocket(server: KoishiServer, token: string, logger: Logger): void {
   const expected = Buffer.from(token);
+  const refused = refusalLog(logger, 'refused OneBot connections with a wrong or missing access token');
   const guard = {
     accept(socket: { close(code?: number, reason?: string): void }, request: IncomingMessage): true | undefined {
       if (sameSecret(accessTokenOf(request), expected)) return undefined;
-      logger.warn('refused a OneBot connection with a wrong or missing access token', { address: request.socket.remoteAddress });
+      refused(request.socket.remoteAddress);
       socket.close(1008, 'invalid access token');
       return true;
     },
@@ -58,6 +59,8 @@ export interface SignedEventReceiverOptions {
   readonly logger: Logger;
   /** Largest body read, in bytes (default 4 MiB): an event is a message, not a file. */
   readonly maxBodyBytes?: number;
+  /** How long a body may take to arrive (default 10 s). */
+  readonly readTimeoutMs?: number;
 }
 
 /**
@@ -68,26 +71,54 @@ export interface SignedEventReceiverOptions {
  */
 export function receiveSignedEvents(server: KoishiServer, options: SignedEventReceiverOptions): void {
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const readTimeoutMs = options.readTimeoutMs ?? 10_000;
   const secret = options.secret;
+  const refused = refusalLog(options.logger, 'refused OneBot events that were unsigned, wrongly signed or for another bot');
   const receive: Middleware = async (ctx) => {
     const signature = ctx.get('x-signature');
-    if (secret !== null && !signature) return void (ctx.status = 401);
-    const raw = await readBody(ctx.req, maxBodyBytes).catch(() => null);
-    if (raw === null) return void (ctx.status = 413);
+    // Everything that can be refused before reading the body is.
+    if (secret !== null && !signature) return refuse(401);
+    if (ctx.get('x-self-id') !== options.selfId) return refuse(403);
+    if (Number(ctx.get('content-length') || 0) > maxBodyBytes) return void (ctx.status = 413);
+    const body = await readBody(ctx.req, maxBodyBytes, readTimeoutMs);
+    if (body.problem) return void (ctx.status = body.problem === 'too large' ? 413 : 408);
+    const raw = body.bytes;
     if (secret !== null && !sameSecret(Buffer.from(signature), Buffer.from(`sha1=${createHmac('sha1', secret).update(raw).digest('hex')}`))) {
-      options.logger.warn('refused a OneBot event with a wrong signature', { address: ctx.ip });
-      return void (ctx.status = 403);
+      return refuse(403);
     }
-    if (ctx.get('x-self-id') !== options.selfId) return void (ctx.status = 403);
     const event = parseObject(raw);
     if (!event) return void (ctx.status = 400);
     // Reading a quote may call the implementation back (get_msg): the post does not wait for that.
     options.dispatch(event).catch((error: unknown) => options.logger.warn('could not read a OneBot event', { error }));
     ctx.status = 204;
+
+    function refuse(status: number): void {
+      refused(ctx.ip);
+      ctx.status = status;
+    }
   };
   // The server prepends its body parser to every route unless the middleware opts out; this one reads the raw body.
   Object.assign(receive, { [Symbol.for('noParseBody')]: true });
+  // Router layers run in the order they were added: this one must come before the adapter's own route.
+  if (server.stack.length > 0) throw new Error('qq adapter: the OneBot event receiver must be the server\'s first route');
   server.use(receive);
+}
+
+/** Logs refused peers at most once a minute per address, with how many were refused: a flood does not flood the log. */
+function refusalLog(logger: Logger, what: string): (address: string | undefined) => void {
+  const windows = new Map<string, { since: number; count: number }>();
+  return (address = 'unknown') => {
+    const now = Date.now();
+    const window = windows.get(address);
+    if (window && now - window.since < 60_000) {
+      window.count++;
+      return;
+    }
+    if (window && window.count > 1) logger.warn(what, { address, count: window.count, seconds: Math.round((now - window.since) / 1000) });
+    else logger.warn(what, { address, count: 1 });
+    windows.set(address, { since: now, count: 1 });
+    if (windows.size > 1024) windows.delete(windows.keys().next().value!);
+  };
 }
 
 function sameSecret(given: Buffer, expected: Buffer): boolean {
@@ -103,13 +134,23 @@ function parseObject(raw: Buffer): Record<string, unknown> | null {
   }
 }
 
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+type Body = { readonly bytes: Buffer; readonly problem?: undefined } | { readonly problem: 'too large' | 'too slow' };
+
+/** The raw body, at most `maxBytes`, arriving within `timeoutMs`; a body past either is cut off. */
+async function readBody(request: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Body> {
+  const timer = setTimeout(() => request.destroy(new Error('too slow')), timeoutMs);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) return { problem: 'too large' };
+      chunks.push(chunk as Buffer);
+    }
+    return { bytes: Buffer.concat(chunks) };
+  } catch {
+    return { problem: 'too slow' }; // destroyed by the timer (or the peer went away): nobody reads the answer anyway
+  } finally {
+    clearTimeout(timer);
   }
-  return Buffer.concat(chunks);
 }

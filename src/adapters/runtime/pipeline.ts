@@ -49,7 +49,10 @@ export function compose(steps: readonly Step[]): (context: MessageContext) => Pr
   };
 }
 
-/** The key messages are ordered by: one conversation in one channel of one platform. */
-export function channelKey(message: IncomingMessage): string {
-  return `${message.platform}\u0000${message.guildId ?? ''}\u0000${message.channelId}`;
+/** Where a message was said: enough to order it among its channel's messages. */
+export type ChannelAddress = Pick<IncomingMessage, 'platform' | 'guildId' | 'channelId'>;
+
+/** The key messages are ordered by: one channel of one platform. */
+export function channelKey(channel: ChannelAddress): string {
+  return `${channel.platform}\u0000${channel.guildId ?? ''}\u0000${channel.channelId}`;
 }

@@ -20,7 +20,7 @@ import type { IncomingMessage } from '../../core/message.js';
 import { OmoideError } from '../../core/errors.js';
 import { createKeyedQueue } from '../../util/keyed-queue.js';
 import { createLogger, type Logger } from '../../util/logger.js';
-import { compose, type MessageContext, type Outlet } from './pipeline.js';
+import { channelKey, compose, type ChannelAddress, type MessageContext, type Outlet } from './pipeline.js';
 import { answerWith } from './steps/answer.js';
 import { inChannelOrder } from './steps/channel-order.js';
 import { cooldown } from './steps/cooldown.js';
@@ -28,16 +28,18 @@ import { deliver } from './steps/deliver.js';
 import { requireAddressed } from './steps/addressing.js';
 import { showTyping } from './steps/typing.js';
 
-export type { Outlet } from './pipeline.js';
+export type { ChannelAddress, Outlet } from './pipeline.js';
 
 export interface MessageRuntimeOptions {
-  readonly engine: Pick<Engine, 'characterFor' | 'answer'>;
+  readonly engine: Pick<Engine, 'characterFor' | 'answer' | 'apology'>;
   /** A person's addressed messages closer together than this (by the platform's timestamps) are dropped. 0: off. */
   readonly cooldownMs: number;
   /** Channel ids (a thread follows its parent; '*' = every channel) where saying the character's name addresses it. */
   readonly nameTriggerChannels?: readonly string[];
   /** How long stop() waits for messages and commands in flight before aborting them (default 10 s). */
   readonly stopTimeoutMs?: number;
+  /** How long stop() then waits for the aborted work to wind down (default 2 s): the database closes after stop(). */
+  readonly abortGraceMs?: number;
   readonly logger?: Logger;
 }
 
@@ -47,6 +49,12 @@ export interface MessageRuntime {
    * the message was answered or dropped, and never rejects (failures are logged).
    */
   receive(message: IncomingMessage, outlet: Outlet): Promise<void>;
+  /**
+   * For a message the runtime decodes: its place in its channel's order is taken now, and a decoding that throws is
+   * logged like any failure. An adapter that may have to fetch something to decode (a Discord reply whose quoted
+   * message the gateway left out) keeps the message's order this way; the messages after it wait for its decoding.
+   */
+  receiveWhenDecoded(channel: ChannelAddress, decode: () => Promise<IncomingMessage | null>, outlet: Outlet): Promise<void>;
   /** Work outside the pipeline that stop() must wait for, such as answering a command. */
   track<T>(work: Promise<T>): Promise<T>;
   /** Whether messages are taken: between start() and stop(). */
@@ -63,13 +71,16 @@ export function createMessageRuntime(options: MessageRuntimeOptions): MessageRun
   if (!Number.isFinite(options.cooldownMs) || options.cooldownMs < 0) {
     throw new OmoideError(`runtime: cooldownMs must be a number of milliseconds >= 0, got ${options.cooldownMs}`);
   }
+  const abortGraceMs = options.abortGraceMs ?? 2_000;
+  // Arrival order per channel, kept while a message is still being decoded; then the channel's answering order.
+  const arrivals = createKeyedQueue();
   const channels = createKeyedQueue();
   const run = compose([
     requireAddressed(options.nameTriggerChannels ? { nameTriggerChannels: options.nameTriggerChannels } : {}),
     cooldown(options.cooldownMs, logger),
     inChannelOrder(channels),
     showTyping(logger),
-    answerWith(engine),
+    answerWith(engine, logger),
     deliver(logger),
   ]);
   const inFlight = new Set<Promise<unknown>>();
@@ -101,16 +112,38 @@ export function createMessageRuntime(options: MessageRuntimeOptions): MessageRun
     return context;
   }
 
+  /** The pipeline for one message. Its steps up to the channel's queue run at once, so the queue keeps their order. */
+  function start(message: IncomingMessage, outlet: Outlet): Promise<void> {
+    const context = contextOf(message, outlet);
+    return run(context).catch((error: unknown) => {
+      if (context.signal.aborted) logger.debug('reply abandoned: stopping', { channel: message.channelId });
+      else logger.error('message failed', { platform: message.platform, channel: message.channelId, message: message.messageId, error });
+    });
+  }
+
+  /** Starts a message's pipeline once every message of its channel that arrived before it has started its own. */
+  function inArrivalOrder(channel: ChannelAddress, decode: () => Promise<IncomingMessage | null> | IncomingMessage | null, outlet: Outlet): Promise<void> {
+    let started: Promise<void> = Promise.resolve();
+    const arrived = arrivals.run(channelKey(channel), async () => {
+      const message = await decode();
+      if (message) started = start(message, outlet);
+    });
+    return track(
+      arrived.then(
+        () => started,
+        (error: unknown) => logger.error('could not decode a message', { platform: channel.platform, channel: channel.channelId, error }),
+      ),
+    );
+  }
+
   return {
     receive(message, outlet) {
       if (!accepting) return Promise.resolve();
-      const context = contextOf(message, outlet);
-      return track(
-        run(context).catch((error: unknown) => {
-          if (context.signal.aborted) logger.debug('reply abandoned: stopping', { channel: message.channelId });
-          else logger.error('message failed', { platform: message.platform, channel: message.channelId, message: message.messageId, error });
-        }),
-      );
+      return inArrivalOrder(message, () => message, outlet);
+    },
+    receiveWhenDecoded(channel, decode, outlet) {
+      if (!accepting) return Promise.resolve();
+      return inArrivalOrder(channel, decode, outlet);
     },
     track,
     get accepting() {
@@ -132,6 +165,9 @@ export function createMessageRuntime(options: MessageRuntimeOptions): MessageRun
       if (await Promise.race([finished, timedOut])) {
         logger.warn('stopping with replies still running', { count: inFlight.size });
         abort.abort(new OmoideError('stopped'));
+        // Aborted work ends quickly (generation is cancelled, nothing is sent); let it, before the database closes.
+        const settled = Promise.allSettled([...inFlight]);
+        await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, abortGraceMs).unref())]);
       }
       clearTimeout(timer);
     },

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { documentTerms } from '../../search/terms.js';
+import { tableExists } from '../schema-objects.js';
 import type { Migration } from './migration.js';
 
 const oldName = 'onebot';
@@ -65,13 +66,18 @@ function mergeUser(db: Database.Database, live: number, other: number): void {
     if (scope.live === null) db.prepare(`UPDATE memory_scopes SET user_id = ? WHERE id = ?`).run(live, scope.other);
     else moveMemories(db, scope.other, scope.live);
   }
-  // Consolidation state: where both have a row for the same unit, the live one's stays.
+  // Consolidation state: where both have a row for the same unit, the live one's stays (so imported dialogue newer
+  // than the live person's planning cursor may be summarized once more: a rare case, costing a summary, not data).
   db.prepare(`UPDATE OR IGNORE consolidation_jobs SET user_id = ? WHERE user_id = ?`).run(live, other);
   db.prepare(`UPDATE OR IGNORE consolidation_cursors SET user_id = ? WHERE user_id = ?`).run(live, other);
   db.prepare(`DELETE FROM users WHERE id = ?`).run(other);
 }
 
-/** Moves a scope's memories into another scope of the same character and guild, then deletes the emptied scope. */
+/**
+ * Moves a scope's memories into another scope of the same character and guild, then deletes the emptied scope. The
+ * text terms are rewritten by today's segmentation (search/terms.ts), as any write does: a later change of it does
+ * not change what this migration already wrote.
+ */
 function moveMemories(db: Database.Database, from: number, to: number): void {
   const memories = db.prepare<[number], { id: number; content: string }>(`SELECT id, content FROM memories WHERE scope_id = ?`).all(from);
   const vectorTables = db
@@ -95,8 +101,4 @@ function moveMemories(db: Database.Database, from: number, to: number): void {
     toBacklog.run(memory.id);
   }
   db.prepare(`DELETE FROM memory_scopes WHERE id = ?`).run(from);
-}
-
-function tableExists(db: Database.Database, name: string): boolean {
-  return db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM sqlite_master WHERE name = ?`).get(name)!.n > 0;
 }
