@@ -6,11 +6,11 @@
 import { CharacterCatalog } from './characters/catalog.js';
 import type { ScriptIndex } from './characters/script-index.js';
 import { createScriptIndex } from './characters/script-index.js';
-import type { Consolidator } from './consolidation/consolidator.js';
+import type { Consolidator, RunDueResult } from './consolidation/consolidator.js';
 import { createConsolidator } from './consolidation/consolidator.js';
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
-import type { CharacterError } from './core/errors.js';
+import { OmoideError, type CharacterError } from './core/errors.js';
 import type { Engine, EngineSettings } from './engine/engine.js';
 import { createEngine } from './engine/engine.js';
 import { createLorebookProvider } from './engine/providers/lorebook-provider.js';
@@ -26,15 +26,16 @@ import { createChatModel } from './llm/create-chat-model.js';
 import type { ChatModel, Embedder } from './llm/types.js';
 import { createEmbedder } from './memory/create-embedder.js';
 import type { Memory, ReembedProgress } from './memory/memory.js';
-import type { MemoryScopeKey } from './memory/scope-keys.js';
 import { createMemory } from './memory/memory.js';
-import { createPersonEraser, type ErasedPerson } from './memory/erase-person.js';
+import { createPersonEraser, type PersonEraser } from './memory/erase-person.js';
 import type { SqliteDatabase } from './store/db.js';
 import { openDatabase } from './store/db.js';
 import { ConversationStore } from './store/conversation-store.js';
-import { registerSecret } from './util/logger.js';
+import { createLogger, registerSecret } from './util/logger.js';
 import { localesDirectory } from './util/paths.js';
 
+
+const appLogger = createLogger('app');
 
 export interface App {
   readonly config: OmoideConfig;
@@ -50,8 +51,16 @@ export interface App {
   readonly consolidator: Consolidator;
   readonly engine: Engine;
   /** Erases everything kept about a person in one scope, in one transaction (`/memory forget-me`). */
-  erasePerson(scope: MemoryScopeKey): ErasedPerson;
+  readonly erasePerson: PersonEraser;
+  /**
+   * Runs due consolidation now for a scope (`/memory consolidate`), in the app's lifetime: close() cancels it (its
+   * jobs are handed back untouched) and waits for it.
+   */
+  consolidateNow(scope: { characterId: string; guildId: string | null; userId?: number }): Promise<RunDueResult>;
+  /** Indexes new or changed scripts in the background (after `/persona reload`); close() waits for it. */
+  reindexScripts(): void;
   readonly clock: Clock;
+  /** Cancels what runs in the background, waits for it, then closes the database. */
   close(): Promise<void>;
 }
 
@@ -85,7 +94,7 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
   const characters = new CharacterCatalog(config.charactersDir, config.defaultCharacter);
   const characterErrors = characters.reload();
   const embedder = overrides.embedder ?? (await createEmbedder(config.memory.embedder, config.llm));
-  const db = openDatabase(config.databasePath);
+  const db = openDatabase(config.databasePath, { synchronous: config.synchronous });
   const store = new ConversationStore(db);
   const chatModel = overrides.chatModel ?? createChatModel(config.llm);
   const memory = createMemory({ db, embedder, settings: config.memory, clock });
@@ -118,10 +127,26 @@ export async function createApp(config: OmoideConfig, overrides: AppOverrides = 
     db, memory, store, chatModel, characters, settings: config.consolidation, memorySettings: config.memory, clock,
   });
   const erasePerson = createPersonEraser({ db, memory, store, memoryScope: config.memory.scope });
+  const closing = new AbortController();
+  const background = new Set<Promise<unknown>>();
+  const inBackground = <T>(work: Promise<T>): Promise<T> => {
+    background.add(work);
+    void work.then(() => background.delete(work), () => background.delete(work));
+    return work;
+  };
   return {
     erasePerson,
     config, db, store, characters, characterErrors, translator, chatModel, embedder, memory, scriptIndex, consolidator, engine, clock,
+    consolidateNow(scope) {
+      return inBackground(consolidator.runDue({ ...scope, signal: closing.signal }));
+    },
+    reindexScripts() {
+      // One unreadable script only logs (ensureAll); anything else is a bug worth the log's attention too.
+      void inBackground(scriptIndex.ensureAll(characters.list())).catch((error: unknown) => appLogger.error('re-indexing scripts failed', { error }));
+    },
     async close() {
+      closing.abort(new OmoideError('omoide is stopping'));
+      await Promise.allSettled([...background]);
       await engine.idle();
       await memory.close();
       db.close();

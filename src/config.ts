@@ -21,6 +21,8 @@ const configSchema = z
     dataDir: z.string().min(1).default('./data'),
     /** relative to dataDir unless absolute */
     database: z.string().min(1).default('omoide.db'),
+    /** normal: a commit survives a crash of omoide; full: also a power loss, for an fsync per commit */
+    synchronous: z.enum(['normal', 'full']).default('normal'),
     /** defaults to the characters shipped with omoide */
     charactersDir: z.string().min(1).optional(),
     defaultCharacter: z.string().min(1).default('juniper'),

@@ -61,8 +61,9 @@ export function configuredAdapters(config: OmoideConfig, app: App): Service[] {
     memory: app.memory,
     store: app.store,
     memoryScope: app.config.memory.scope,
-    consolidate: (scope) => app.consolidator.runDue(scope),
-    erase: (scope) => app.erasePerson(scope),
+    consolidate: (scope) => app.consolidateNow(scope),
+    erase: app.erasePerson,
+    onReloaded: () => app.reindexScripts(),
   });
   const services: Service[] = [];
   const { discord, qq } = config;

@@ -1,4 +1,5 @@
 /** `/memory` at the handler level: a real SQLite database and memory facade, a minimal engine, the real locales. */
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CharacterCatalog } from '../src/characters/catalog.js';
 import { createCommandHandler } from '../src/commands/index.js';
@@ -315,6 +316,30 @@ describe('/memory', () => {
     expect(result).toEqual({ text: 'Deleted 2 memories and 0 messages of id-bob here.', private: true });
     expect(rowsOfScope(bobScope)).toBe(0);
     expect(rowsOfScope(memory.findScopeId(alice)!)).toBe(4);
+  });
+
+  it('forget-me of everything leaves no byte of what the person said, nor their name, in the database file or its log', async () => {
+    memory = fixture.memory(createTestEmbedder(), { scope: 'global' });
+    talk('zed-quixotic-name', 'my secret word is xylophonewhisper', guildId, 0);
+    talk('zed-quixotic-name', 'in private: xylophonewhisper again', '', 1);
+    const zed = { userId: fixture.conversations.findUserId('discord', 'id-zed-quixotic-name')!, characterId: character.id, guildId };
+    await memory.remember({ scope: zed, kind: 'fact', content: 'Zed keeps the word xylophonewhisper secret.', occurredAt: day(11) });
+    const bytes = () => ['', '-wal'].map((suffix) => {
+      try {
+        return readFileSync(`${fixture.path}${suffix}`).toString('latin1');
+      } catch {
+        return '';
+      }
+    }).join('');
+    expect(bytes()).toContain('xylophonewhisper');
+    await confirmForgetMe(handler(true, 'global'), { user: 'zed-quixotic-name' });
+    expect(count(`SELECT count(*) AS n FROM users WHERE platform_user_id = 'id-zed-quixotic-name'`)).toBe(0);
+    expect(count(`SELECT count(*) AS n FROM conversations WHERE channel_id = 'channel-of-'`)).toBe(0);
+    const left = bytes();
+    expect(left).not.toContain('xylophonewhisper');
+    expect(left).not.toContain('zed-quixotic-name');
+    // the full-text terms are stored segmented and scope-prefixed: the stem is gone too
+    expect(left).not.toMatch(/s\d+xxylophonewhisp/);
   });
 
   it('forget-me leaves no row of the invoker in this scope in the SQLite file, and every row of others', async () => {

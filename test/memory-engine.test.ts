@@ -12,6 +12,7 @@ import { localesDirectory, shippedCharactersDirectory } from '../src/util/paths.
 import { startFakeOpenAi, type FakeOpenAi } from './fakes/fake-openai-server.js';
 import { createTestEmbedder, openMemoryFixture, type MemoryFixture } from './memory-helpers.js';
 import { ask } from './helpers/runtime.js';
+import { createPersonEraser } from '../src/memory/erase-person.js';
 
 let fixture: MemoryFixture;
 let openai: FakeOpenAi;
@@ -76,5 +77,42 @@ describe('memory wired into the engine', () => {
 
     await ask(engine, say('u2', 'Bo', 'What is the name of Aki’s cat? Mochi?', at(20, 13)));
     expect(lastSystemPrompt()).not.toContain('My cat is called Mochi');
+  });
+});
+
+describe('a forget-me while the person is being answered', () => {
+  it('lets the reply go out but keeps nothing of it: no message, no memory, no user row comes back', async () => {
+    await openai.close();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let asked!: () => void;
+    const askedModel = new Promise<void>((resolve) => (asked = resolve));
+    openai = await startFakeOpenAi({ reply: async () => (asked(), await gate, 'Of course I remember.') });
+    const characters = new CharacterCatalog(shippedCharactersDirectory, 'juniper');
+    characters.reload();
+    const slowEngine = createEngine({
+      store: fixture.conversations, characters, translator: loadTranslator(localesDirectory), clock: fixture.clock,
+      chatModel: createOpenAiChatModel({ model: 'fake-model', baseURL: openai.url, apiKey: 'sk-test', timeoutMs: 5000, maxRetries: 0, retryBaseDelayMs: 1, retryMaxDelayMs: 1 }),
+      settings: {
+        locale: 'en-US', historyMessages: 2, maxMessageChars: 2000, contextWindow: 8192, maxReplyTokens: 256, temperature: 0.5,
+        budgets: { system: 1200, world: 600, lorebook: 600, portrait: 400, memories: 1500, scenes: 1500, examples: 600, history: 3000, current: 1000 },
+      },
+      contextProviders: [createMemoriesProvider(memory)],
+      turnListeners: [createTurnArchiver(memory)],
+    });
+    const answering = ask(slowEngine, say('u9', 'Nine', 'remember my bike is red', at(3)));
+    await askedModel; // the message is stored and the model is writing
+    const userId = fixture.conversations.findUserId('discord', 'u9')!;
+    const erase = createPersonEraser({ db: fixture.db, memory, store: fixture.conversations, memoryScope: 'per-guild' });
+    erase({ userId, characterId: 'juniper', guildId: 'guild-1' });
+    release();
+    expect((await answering).text).toBe('Of course I remember.');
+    await slowEngine.idle();
+    await memory.idle();
+    const count = (sql: string) => (fixture.db.prepare(sql).get() as { n: number }).n;
+    expect(count(`SELECT count(*) AS n FROM messages`)).toBe(0);
+    expect(count(`SELECT count(*) AS n FROM memories`)).toBe(0);
+    expect(count(`SELECT count(*) AS n FROM memory_scopes`)).toBe(0);
+    expect(fixture.conversations.findUserId('discord', 'u9')).toBeNull();
   });
 });

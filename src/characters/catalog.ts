@@ -1,4 +1,5 @@
 /** The characters the bot can play and the worlds they live in, loaded from disk, with the configured default. Reloadable at run time. */
+import { relative } from 'node:path';
 import type { CharacterError } from '../core/errors.js';
 import { OmoideError } from '../core/errors.js';
 import type { Character } from './character.js';
@@ -23,6 +24,12 @@ export class CharacterCatalog {
     this.characters = characters;
     this.worlds = worlds;
     return errors;
+  }
+
+  /** A loading error as people in a chat may read it: the file named from the characters folder, not the disk's root. */
+  describeError(error: CharacterError): string {
+    const file = relative(this.directory, error.file) || error.file;
+    return error.field ? `${file}: field "${error.field}": ${error.problem}` : `${file}: ${error.problem}`;
   }
 
   get(id: string): Character | undefined {

@@ -34,6 +34,8 @@ export interface CommandDependencies {
   readonly consolidate?: ConsolidateFunction;
   /** Erases a person's memories and dialogue of a scope (`/memory forget-me`, `forget-user`). */
   readonly erase: PersonEraser;
+  /** After `/persona reload`: index new or changed scripts in the background. */
+  readonly onReloaded?: () => void;
   readonly logger?: Logger;
 }
 
@@ -52,6 +54,10 @@ export function createCommandHandler(dependencies: CommandDependencies): Command
       if (!definition || !subcommand) {
         return { text: context.t('commands.unknown-subcommand', { command: invocation.command, subcommand: invocation.subcommand }), private: true };
       }
+      if (subcommand.ownerOnly && !invocation.isOwner) {
+        logger.info('refused an owner command', { command: `${invocation.command} ${invocation.subcommand}`, platform: invocation.platform });
+        return { text: context.t('commands.owner-only', { command: `/${invocation.command} ${invocation.subcommand}` }), private: true };
+      }
       if (subcommand.adminOnly && !invocation.isAdmin) {
         logger.info('refused an admin command', { command: `${invocation.command} ${invocation.subcommand}`, platform: invocation.platform });
         return { text: context.t('commands.admin-only', { command: `/${invocation.command} ${invocation.subcommand}` }), private: true };
@@ -59,7 +65,7 @@ export function createCommandHandler(dependencies: CommandDependencies): Command
       try {
         switch (definition.name) {
           case 'persona':
-            return runPersonaCommand(invocation, context, dependencies);
+            return runPersonaCommand(invocation, context, { ...dependencies, logger });
           case 'memory':
             return await memoryCommand.run(invocation, context);
           default:

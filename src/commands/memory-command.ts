@@ -90,6 +90,8 @@ export const memoryDefinition: CommandDefinition = {
 
 /** How long a `/memory forget-me` confirmation code stays valid. */
 export const forgetMeCodeTtlMs = 5 * 60 * 1000;
+/** Forget-me codes kept at once, at most: one per person asking within the code's lifetime. */
+const maxPendingCodes = 10_000;
 /** No 0/O, 1/I/L: codes are typed by hand. */
 const codeAlphabet = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const codeLength = 6;
@@ -131,8 +133,12 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
   const codeKey = (invocation: CommandInvocation, scope: MemoryScopeKey) =>
     JSON.stringify([invocation.platform, scope.userId, scope.characterId, scopeKeys(dependencies.memoryScope, scope).guildKey]);
 
+  /** Expired codes go; past `maxPendingCodes` (a flood of requests), the oldest go too. */
   const prune = (now: number) => {
-    for (const [key, pending] of pendingCodes) if (pending.expiresAt <= now) pendingCodes.delete(key);
+    for (const [key, pending] of pendingCodes) {
+      if (pending.expiresAt <= now || pendingCodes.size > maxPendingCodes) pendingCodes.delete(key);
+      else break; // codes are kept in the order they were given: the rest are newer
+    }
   };
 
   /**
@@ -210,6 +216,7 @@ export function createMemoryCommand(dependencies: MemoryCommandDependencies): Me
           const given = optionText(invocation, 'confirm');
           if (!given) {
             const code = newCode();
+            pendingCodes.delete(key); // re-inserted last: the map stays in the order codes were given
             pendingCodes.set(key, { code, expiresAt: now + forgetMeCodeTtlMs });
             return reply(
               t('commands.memory.forget-me-confirm', { character: character.name, code, minutes: Math.round(forgetMeCodeTtlMs / 60_000) }),

@@ -2,7 +2,9 @@
 import type { CharacterCatalog } from '../characters/catalog.js';
 import type { Character } from '../characters/character.js';
 import type { CommandDefinition, CommandInvocation, CommandResult } from '../core/commands.js';
+import { OmoideError } from '../core/errors.js';
 import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../util/logger.js';
 import type { CommandContext } from './command-context.js';
 
 export const personaDefinition: CommandDefinition = {
@@ -17,7 +19,7 @@ export const personaDefinition: CommandDefinition = {
       options: [{ name: 'character', description: 'Character id or name', type: 'string', required: true }],
       adminOnly: true,
     },
-    { name: 'reload', description: 'Reload the characters from disk (admins)', options: [], adminOnly: true },
+    { name: 'reload', description: 'Reload the characters from disk (bot owners)', options: [], adminOnly: true, ownerOnly: true },
   ],
 };
 
@@ -38,7 +40,13 @@ function summary(text: string, limit = 300): string {
 export function runPersonaCommand(
   invocation: CommandInvocation,
   context: CommandContext,
-  dependencies: { engine: Engine; characters: CharacterCatalog },
+  dependencies: {
+    engine: Engine;
+    characters: CharacterCatalog;
+    /** After a reload: new or changed scripts get indexed in the background, not by the next person to talk. */
+    onReloaded?: () => void;
+    logger: Logger;
+  },
 ): CommandResult {
   const { engine, characters } = dependencies;
   const { t } = context;
@@ -68,8 +76,17 @@ export function runPersonaCommand(
       return { text: t('commands.persona.set', { name: character.name, id: character.id }), private: false };
     }
     case 'reload': {
-      const errors = characters.reload();
-      const problems = errors.map((error) => `⚠ ${error.message}`);
+      let errors;
+      try {
+        errors = characters.reload();
+      } catch (error) {
+        // Not one character loads: the ones loaded before stay, and the folder's path is not for the chat to see.
+        if (!(error instanceof OmoideError)) throw error;
+        dependencies.logger.error('reload: no character could be loaded', { error });
+        return { text: t('commands.persona.reload-failed'), private: true };
+      }
+      dependencies.onReloaded?.();
+      const problems = errors.map((error) => `⚠ ${characters.describeError(error)}`);
       return { text: [t('commands.persona.reloaded', { count: characters.list().length }), ...problems].join('\n'), private: true };
     }
     default:

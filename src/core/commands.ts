@@ -17,6 +17,8 @@ export interface SubcommandDefinition {
   readonly options: readonly CommandOptionDefinition[];
   /** Only admins may run it (Discord Manage Guild, QQ group owner/admin, or configured owner ids). */
   readonly adminOnly: boolean;
+  /** Only the configured owner ids may run it: it acts on every server at once. */
+  readonly ownerOnly?: boolean;
 }
 
 export interface CommandDefinition {

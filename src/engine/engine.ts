@@ -174,6 +174,11 @@ export function createEngine(dependencies: EngineDependencies): Engine {
       logger.warn('reply failed; sending the apology', { character: character.id, kind: error instanceof LlmError ? error.kind : 'internal', error });
       return apology(character, error);
     }
+    if (!store.messageExists(stored.messageId)) {
+      // The person was erased (forget-me) while the reply was written: it goes out, but nothing of it is kept.
+      logger.debug('the message was erased while it was answered; the reply is not stored', { character: character.id });
+      return { characterId: character.id, characterName: character.name, text: replyText, failure: null, locale };
+    }
     // The reply's time is the message's platform time plus how long we took, so replayed days keep their order.
     const repliedAt = message.timestamp.getTime() + Math.max(1, clock.now().getTime() - startedAt);
     const replyId = store.recordAssistantMessage({

@@ -102,6 +102,8 @@ export interface Memory {
   forgetUser(scope: MemoryScopeKey): number;
   /** Deletes the scope's memories made from something said in the guild (a source there); returns how many. */
   forgetSourcedIn(scope: MemoryScopeKey, guildId: string): number;
+  /** After deleting memories for good (an erase): their text terms leave the full-text index's pages too. */
+  purgeDeletedText(): void;
   /** The resolved scope id, or null when nothing was ever stored for it. */
   findScopeId(scope: MemoryScopeKey): number | null;
   /** Forgetting jobs: mark memories forgotten (hidden from retrieval) or restore them with `at` = null. */
@@ -232,6 +234,9 @@ export function createMemory(options: CreateMemoryOptions): Memory {
     forgetSourcedIn(scope, guildId) {
       const scopeId = findScopeId(scope);
       return scopeId === null ? 0 : store.deleteMemories(store.idsSourcedInGuild(scopeId, guildId));
+    },
+    purgeDeletedText() {
+      store.purgeDeletedText();
     },
     findScopeId,
     setForgotten(ids, at) {

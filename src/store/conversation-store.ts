@@ -118,6 +118,7 @@ export class ConversationStore {
   private readonly insertMessageStatement;
   private readonly touchConversationStatement;
   private readonly recentMessagesStatement;
+  private readonly messageExistsStatement;
   private readonly findUserStatement;
   private readonly getChannelCharacterStatement;
   private readonly setChannelCharacterStatement;
@@ -129,6 +130,10 @@ export class ConversationStore {
     ScopeMessageRow
   >;
   private deleteRepliesStatement?: Statement<[{ userId: number; characterId: string; guildId: string | null }]>;
+  private privateConversationsStatement?: Statement<[number], { id: number }>;
+  private deleteEmptyConversationStatement?: Statement<[number]>;
+  private deleteChannelCharacterStatement?: Statement<[string, string]>;
+  private deleteGoneUserStatement?: Statement<[number]>;
   private deleteUserMessagesStatement?: Statement<[{ userId: number; characterId: string; guildId: string | null }]>;
   // prepared on first use: only importers need it
   private platformIdsStatement?: Statement<[string, string, string, string, string, string], { platform_message_id: string }>;
@@ -155,6 +160,7 @@ export class ConversationStore {
       `UPDATE conversations SET last_message_at = max(last_message_at, ?) WHERE id = ?`,
     );
     // Newest first so LIMIT keeps the most recent; the caller reverses into reading order.
+    this.messageExistsStatement = db.prepare<[number], { id: number }>(`SELECT id FROM messages WHERE id = ?`);
     this.recentMessagesStatement = db.prepare<[number, number], MessageRow>(`
       SELECT id, conversation_id, user_id, role, speaker_name, content, token_count, platform_message_id, failed, created_at
       FROM messages WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`);
@@ -233,6 +239,10 @@ export class ConversationStore {
 
   setChannelCharacter(platform: string, guildId: string, channelId: string, characterId: string, now: number): void {
     this.setChannelCharacterStatement.run(platform, guildId, channelId, characterId, now);
+  }
+
+  messageExists(id: number): boolean {
+    return this.messageExistsStatement.get(id) !== undefined;
   }
 
   messageCount(): number {
@@ -319,5 +329,41 @@ export class ConversationStore {
     const messages = this.deleteUserMessagesStatement;
     // replies first: deleting the user's messages would set their reply_to to NULL and orphan them
     return this.db.transaction(() => replies.run(parameters).changes + messages.run(parameters).changes)();
+  }
+
+  /** The private conversations (DMs, the terminal) the person has messages in: their channel names them. */
+  privateConversationsOf(userId: number): number[] {
+    this.privateConversationsStatement ??= this.db.prepare<[number], { id: number }>(`
+      SELECT DISTINCT c.id AS id FROM conversations c JOIN messages m ON m.conversation_id = c.id
+      WHERE c.guild_id = '' AND m.user_id = ?`);
+    return this.privateConversationsStatement.all(userId).map((row) => row.id);
+  }
+
+  /**
+   * After an erase, what still names the person goes when nothing of theirs is left: the private conversations
+   * given (left empty by the erase) with the character chosen for their channel, and their user row (platform id and
+   * name) once no message and no memory of theirs remains. Returns whether the user row went.
+   */
+  forgetPersonIfGone(userId: number, privateConversations: readonly number[]): boolean {
+    this.deleteEmptyConversationStatement ??= this.db.prepare<[number]>(`
+      DELETE FROM conversations WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id)
+      RETURNING platform, channel_id`);
+    this.deleteChannelCharacterStatement ??= this.db.prepare<[string, string]>(
+      `DELETE FROM channel_characters WHERE platform = ? AND guild_id = '' AND channel_id = ?`,
+    );
+    this.deleteGoneUserStatement ??= this.db.prepare<[number]>(`
+      DELETE FROM users WHERE id = ?
+        AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = users.id)
+        AND NOT EXISTS (SELECT 1 FROM memory_scopes WHERE user_id = users.id)`);
+    const emptyConversation = this.deleteEmptyConversationStatement;
+    const channelCharacter = this.deleteChannelCharacterStatement;
+    const goneUser = this.deleteGoneUserStatement;
+    return this.db.transaction(() => {
+      for (const id of privateConversations) {
+        const deleted = emptyConversation.get(id) as { platform: string; channel_id: string } | undefined;
+        if (deleted) channelCharacter.run(deleted.platform, deleted.channel_id);
+      }
+      return goneUser.run(userId).changes > 0;
+    })();
   }
 }
