@@ -43,6 +43,15 @@ export interface MessageRuntimeOptions {
   readonly logger?: Logger;
 }
 
+export interface RuntimeStats {
+  /** messages and commands being handled */
+  readonly inFlight: number;
+  /** channels with a message waiting to be decoded or answered */
+  readonly channelsQueued: number;
+  /** people whose last accepted message time is kept for the cooldown */
+  readonly cooldownPeople: number;
+}
+
 export interface MessageRuntime {
   /**
    * Takes one decoded message through the pipeline. Call in the order messages arrive; the promise settles when
@@ -59,6 +68,8 @@ export interface MessageRuntime {
   track<T>(work: Promise<T>): Promise<T>;
   /** Whether messages are taken: between start() and stop(). */
   readonly accepting: boolean;
+  /** What the runtime holds in memory now: work in flight, channels with queued messages, people in cooldown. */
+  stats(): RuntimeStats;
   start(): void;
   /** Stops taking messages, waits up to the stop timeout for what is in flight, then aborts what is still running. */
   stop(): Promise<void>;
@@ -75,9 +86,10 @@ export function createMessageRuntime(options: MessageRuntimeOptions): MessageRun
   // Arrival order per channel, kept while a message is still being decoded; then the channel's answering order.
   const arrivals = createKeyedQueue();
   const channels = createKeyedQueue();
+  const cooldownStep = cooldown(options.cooldownMs, logger);
   const run = compose([
     requireAddressed(options.nameTriggerChannels ? { nameTriggerChannels: options.nameTriggerChannels } : {}),
-    cooldown(options.cooldownMs, logger),
+    cooldownStep,
     inChannelOrder(channels),
     showTyping(logger),
     answerWith(engine, logger),
@@ -148,6 +160,9 @@ export function createMessageRuntime(options: MessageRuntimeOptions): MessageRun
     track,
     get accepting() {
       return accepting;
+    },
+    stats() {
+      return { inFlight: inFlight.size, channelsQueued: Math.max(arrivals.size, channels.size), cooldownPeople: cooldownStep.remembered() };
     },
     start() {
       if (accepting) return;

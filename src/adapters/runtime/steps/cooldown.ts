@@ -9,9 +9,10 @@ import type { Step } from '../pipeline.js';
 /** Above this many remembered people, those whose cooldown has passed are forgotten. */
 const pruneAbove = 1024;
 
-export function cooldown(cooldownMs: number, logger: Logger): Step {
+/** The step, and how many people it remembers now (for the runtime's stats). */
+export function cooldown(cooldownMs: number, logger: Logger): Step & { readonly remembered: () => number } {
   const lastAcceptedAt = new Map<string, number>();
-  return async (context, next) => {
+  const step: Step = async (context, next) => {
     if (cooldownMs <= 0) return next();
     const { message } = context;
     const person = `${message.platform}\u0000${message.author.id}`;
@@ -31,4 +32,5 @@ export function cooldown(cooldownMs: number, logger: Logger): Step {
     }
     return next();
   };
+  return Object.assign(step, { remembered: () => lastAcceptedAt.size });
 }
