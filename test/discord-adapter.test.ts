@@ -4,7 +4,7 @@ import type { CommandDefinition, CommandHandler, CommandInvocation, CommandResul
 import type { Logger } from '../src/util/logger.js';
 import { loadTranslator } from '../src/core/i18n.js';
 import { localesDirectory } from '../src/util/paths.js';
-import type { MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
+import type { MessageRuntime, MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
 import { nextSnowflake, startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
 import { makeCharacter } from './helpers/character.js';
 import { createRecordingEngine, createTestRuntime, type RecordingEngine } from './helpers/runtime.js';
@@ -239,13 +239,28 @@ describe('discord adapter: messages', () => {
 
   it('answers two messages of one channel in order even when the first is slower', async () => {
     const events: string[] = [];
+    const arrived: string[] = [];
     const handler = createRecordingEngine(async (message) => {
       events.push(`start ${message.text}`);
-      if (message.text === 'first') await new Promise((resolve) => setTimeout(resolve, 200));
+      // The first answer is held until the second message has reached the runtime: it must still wait its turn.
+      if (message.text === 'first') await waitUntil(() => arrived.length === 2);
       events.push(`end ${message.text}`);
       return `answer to ${message.text}`;
     });
-    const discord = await setup(handler);
+    const runtime = createTestRuntime(handler);
+    const watched: MessageRuntime = {
+      receive: (message, outlet) => {
+        arrived.push(message.text);
+        return runtime.receive(message, outlet);
+      },
+      track: (work) => runtime.track(work),
+      get accepting() {
+        return runtime.accepting;
+      },
+      start: () => runtime.start(),
+      stop: () => runtime.stop(),
+    };
+    const discord = await setup(handler, undefined, { runtime: watched });
     discord.dispatchMessage({ channelId, guildId, author: alice, content: `<@${discord.bot.id}> first` });
     discord.dispatchMessage({ channelId, guildId, author: bob, content: `<@${discord.bot.id}> second` });
     await waitUntil(() => discord.requests.filter(isMessagePost).length === 2);
