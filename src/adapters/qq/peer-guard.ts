@@ -52,21 +52,31 @@ type ReverseSocket = Parameters<WebSocketLayer['accept']>[0];
  * path, X-Self-ID, X-Client-Role) closes the old one and waits, paused, until that close is over.
  */
 export function oneReverseConnection(server: KoishiServer, selfId: string, logger: Logger): void {
-  let current: ReverseSocket | null = null;
+  /** The connection the adapter has, and a newer one waiting, paused, for it to close. */
+  let given: ReverseSocket | null = null;
+  let waiting: ReverseSocket | null = null;
   const layer = {
     accept(socket: ReverseSocket, request: IncomingMessage): true | undefined {
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');
       const forThisBot = request.headers['x-self-id'] === selfId && request.headers['x-client-role'] === 'Universal';
       // Not for the adapter: the layers after this one decide, as they would without it.
       if (!forThisBot || !laterLayers().some((later) => later.regexp?.test(pathname))) return undefined;
-      const previous = current;
-      current = socket;
-      if (!previous || previous.readyState === previous.CLOSED) return undefined;
+      waiting?.terminate(); // superseded before it was handed on
+      waiting = null;
+      if (!given || given.readyState === given.CLOSED) {
+        given = socket;
+        return undefined;
+      }
       logger.info('the OneBot implementation connected again; closing its previous connection');
+      waiting = socket;
       socket.pause();
       // Registered after the adapter's own close listener, so this runs once the adapter has forgotten the old one.
-      previous.once('close', () => handOn(socket, request));
-      previous.terminate();
+      given.once('close', () => {
+        if (waiting !== socket) return;
+        waiting = null;
+        handOn(socket, request);
+      });
+      given.terminate();
       return true;
     },
   };
@@ -75,6 +85,7 @@ export function oneReverseConnection(server: KoishiServer, selfId: string, logge
   }
   function handOn(socket: ReverseSocket, request: IncomingMessage): void {
     if (socket.readyState !== socket.OPEN) return;
+    given = socket;
     socket.resume();
     if (!laterLayers().some((later) => later.accept(socket, request))) socket.close();
   }
