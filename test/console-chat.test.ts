@@ -3,10 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeOpenAi } from './fakes/fake-openai-server.js';
 import { startFakeOpenAi } from './fakes/fake-openai-server.js';
-import { buildDist } from './helpers/build.js';
 import { closedPort } from './helpers/ports.js';
 
 const root = resolve(__dirname, '..');
@@ -14,8 +13,7 @@ const bin = join(root, 'bin', 'omoide.js');
 let directory: string;
 let fake: FakeOpenAi | undefined;
 
-// The CLI runs from dist/.
-beforeAll(buildDist, 120_000);
+// The CLI runs from dist/, which vitest's global setup keeps up to date.
 beforeEach(() => {
   directory = mkdtempSync(join(tmpdir(), 'omoide-console-'));
 });

@@ -10,7 +10,6 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiEmbedder } from '../src/llm/openai/openai-embedder.js';
 import type { FakeChatCall } from './fakes/fake-openai-server.js';
 import { dayMs, hourMs, openConsolidationFixture, root, structuredReply, type ConsolidationFixture } from './consolidation-helpers.js';
-import { buildDist } from './helpers/build.js';
 
 const day1 = Date.UTC(2024, 4, 21, 2);
 const dist = (path: string) => pathToFileURL(join(root, 'dist', path)).href;
@@ -19,10 +18,9 @@ const embedderSettings = (baseURL: string) => ({
 });
 
 beforeAll(() => {
-  // The child runs the compiled consolidator from dist/.
-  buildDist();
+  // The child runs the compiled consolidator from dist/, which vitest's global setup keeps up to date.
   expect(existsSync(join(root, 'dist', 'src', 'consolidation', 'consolidator.js'))).toBe(true);
-}, 120_000);
+});
 
 let fixture: ConsolidationFixture | null = null;
 afterEach(async () => {

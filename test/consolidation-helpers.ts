@@ -86,7 +86,7 @@ export interface ConsolidationFixture {
   readonly characters: CharacterCatalog;
   consolidator(settings?: ConsolidationSettingsInput, options?: { timeoutMs?: number }): Consolidator;
   /** one user message and the character's reply, stored as the engine would (messages + a turn memory) */
-  say(user: string, text: string, reply: string, at: number, options?: { characterId?: string; guildId?: string }): Promise<number>;
+  say(user: string, text: string, reply: string, at: number, options?: { characterId?: string; guildId?: string; platform?: string; platformUserId?: string }): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -122,8 +122,8 @@ export async function openConsolidationFixture(
       const character = characters.get(characterId)!;
       const guildId = options.guildId ?? '';
       const { userId, conversationId, messageId } = base.conversations.recordUserMessage({
-        conversation: { platform: 'discord', guildId, channelId: guildId ? `${guildId}-general` : `dm-${user}`, characterId },
-        platformUserId: `id-${user}`, displayName: user, content: text, tokenCount: countTokens(text), platformMessageId: null, createdAt: at,
+        conversation: { platform: options.platform ?? 'discord', guildId, channelId: guildId ? `${guildId}-general` : `dm-${user}`, characterId },
+        platformUserId: options.platformUserId ?? `id-${user}`, displayName: user, content: text, tokenCount: countTokens(text), platformMessageId: null, createdAt: at,
       });
       const replyId = base.conversations.recordAssistantMessage({
         conversationId, speakerName: character.name, content: replyText, tokenCount: countTokens(replyText),

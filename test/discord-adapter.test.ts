@@ -4,7 +4,7 @@ import type { CommandDefinition, CommandHandler, CommandInvocation, CommandResul
 import type { Logger } from '../src/util/logger.js';
 import { loadTranslator } from '../src/core/i18n.js';
 import { localesDirectory } from '../src/util/paths.js';
-import type { MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
+import type { MessageRuntime, MessageRuntimeOptions } from '../src/adapters/runtime/runtime.js';
 import { nextSnowflake, startFakeDiscord, type FakeDiscord, type FakeUser, type RecordedRequest } from './fakes/fake-discord.js';
 import { makeCharacter } from './helpers/character.js';
 import { createRecordingEngine, createTestRuntime, type RecordingEngine } from './helpers/runtime.js';
@@ -210,33 +210,57 @@ describe('discord adapter: messages', () => {
   });
 
   it('shows typing while generating and stops it after the reply', async () => {
+    const otherChannel = '300000000000000002';
+    const typingIn = (channel: string) => discord!.requests.filter((request) => isTyping(request) && request.path === `/channels/${channel}/typing`).length;
     let discord: FakeDiscord | null = null;
-    const handler = createRecordingEngine(async () => {
-      // Hold the answer until the indicator has been renewed at least once.
-      await waitUntil(() => (discord?.requests.filter(isTyping).length ?? 0) >= 2);
+    const handler = createRecordingEngine(async (message) => {
+      // Hold each answer until its indicator has been renewed: twice here, and six times in the other channel, which
+      // is the clock the first channel's silence is measured by (both renew every 20 ms).
+      const renewals = message.channelId === channelId ? 2 : 6;
+      await waitUntil(() => typingIn(message.channelId) >= renewals);
       return 'done typing';
     });
     discord = await setup(handler, undefined, { typingIntervalMs: 20 });
     discord.dispatchMessage({ channelId, guildId, author: alice, content: `<@${discord.bot.id}> think hard` });
     await discord.waitForRequest(isMessagePost);
-    const typingPosts = discord.requests.filter(isTyping);
-    expect(typingPosts[0]!.path).toBe(`/channels/${channelId}/typing`);
-    const typingCount = typingPosts.length;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(discord.requests.filter(isTyping).length).toBe(typingCount);
     // Typing comes before the reply.
     expect(discord.requests.findIndex(isTyping)).toBeLessThan(discord.requests.findIndex(isMessagePost));
+
+    // The first channel's count once the other channel starts typing (a renewal sent just before the reply has
+    // arrived by then), and again after five more renewals there: a renewal still running would have shown up.
+    discord.dispatchMessage({ channelId: otherChannel, guildId, author: bob, content: `<@${discord.bot.id}> and you` });
+    await waitUntil(() => typingIn(otherChannel) >= 1);
+    const typingCount = typingIn(channelId);
+    expect(typingCount).toBeGreaterThanOrEqual(2);
+    await waitUntil(() => discord!.requests.filter(isMessagePost).length === 2);
+    expect(typingIn(otherChannel)).toBeGreaterThanOrEqual(6);
+    expect(typingIn(channelId)).toBe(typingCount);
   });
 
   it('answers two messages of one channel in order even when the first is slower', async () => {
     const events: string[] = [];
+    const arrived: string[] = [];
     const handler = createRecordingEngine(async (message) => {
       events.push(`start ${message.text}`);
-      if (message.text === 'first') await new Promise((resolve) => setTimeout(resolve, 200));
+      // The first answer is held until the second message has reached the runtime: it must still wait its turn.
+      if (message.text === 'first') await waitUntil(() => arrived.length === 2);
       events.push(`end ${message.text}`);
       return `answer to ${message.text}`;
     });
-    const discord = await setup(handler);
+    const runtime = createTestRuntime(handler);
+    const watched: MessageRuntime = {
+      receive: (message, outlet) => {
+        arrived.push(message.text);
+        return runtime.receive(message, outlet);
+      },
+      track: (work) => runtime.track(work),
+      get accepting() {
+        return runtime.accepting;
+      },
+      start: () => runtime.start(),
+      stop: () => runtime.stop(),
+    };
+    const discord = await setup(handler, undefined, { runtime: watched });
     discord.dispatchMessage({ channelId, guildId, author: alice, content: `<@${discord.bot.id}> first` });
     discord.dispatchMessage({ channelId, guildId, author: bob, content: `<@${discord.bot.id}> second` });
     await waitUntil(() => discord.requests.filter(isMessagePost).length === 2);
@@ -385,14 +409,16 @@ describe('discord adapter: slash commands', () => {
   });
 
   it('defers a slow command and edits the reply when it finishes', async () => {
+    let discord: FakeDiscord | null = null;
     const commands: CommandHandler = {
       definitions,
       run: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        // Slower than the defer: done only once the deferral reached Discord.
+        await discord!.waitForRequest(isCallback);
         return { text: 'slow but done', private: false };
       },
     };
-    const discord = await setup(createRecordingEngine(() => 'unused'), commands, { commandDeferMs: 20 });
+    discord = await setup(createRecordingEngine(() => 'unused'), commands, { commandDeferMs: 20 });
     const call = discord.dispatchInteraction({ channelId, guildId, user: alice, name: 'memory', subcommand: 'export' });
     const deferred = await discord.waitForRequest((r) => isCallback(r) && r.path.includes(call.id));
     expect(body(deferred)).toMatchObject({ type: 5, data: { flags: 64 } });

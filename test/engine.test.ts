@@ -36,8 +36,12 @@ afterEach(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-async function startApp(env: Record<string, string>, yaml = ''): Promise<App> {
-  writeFileSync(join(directory, 'config.yaml'), `logLevel: debug\nllm:\n  maxRetries: 2\n  retryBaseDelayMs: 10\n  retryMaxDelayMs: 50\n  timeoutMs: 500\n${yaml}`);
+/**
+ * The app over `env`, with `yaml` added under `llm:`. A healthy answer gets ample time on a busy machine; only the
+ * test of a silent server shortens the wait (`timeoutMs`).
+ */
+async function startApp(env: Record<string, string>, yaml = '', timeoutMs = 10_000): Promise<App> {
+  writeFileSync(join(directory, 'config.yaml'), `logLevel: debug\nllm:\n  maxRetries: 2\n  retryBaseDelayMs: 10\n  retryMaxDelayMs: 50\n  timeoutMs: ${timeoutMs}\n${yaml}`);
   const config = loadConfig({ env: { OMOIDE_DATA_DIR: join(directory, 'data'), ...env }, cwd: directory });
   app = await createApp(config, { clock: new ManualClock(day(1)) });
   return app;
@@ -143,8 +147,8 @@ describe('engine over the real openai client', () => {
 
   it('times out a silent server, and reports a refused connection as such', async () => {
     openai = await startFakeOpenAi();
-    const { engine } = await startApp({ OPENAI_BASE_URL: openai.url });
-    openai.failNext({ delayMs: 2000 }, { delayMs: 2000 }, { delayMs: 2000 });
+    const { engine } = await startApp({ OPENAI_BASE_URL: openai.url }, '', 500);
+    openai.failNext({ delayMs: 5000 }, { delayMs: 5000 }, { delayMs: 5000 });
     expect((await ask(engine, groupMessage('u1', 'Aki', 'hello?', day(1))))?.failure?.kind).toBe('timeout');
     await app!.close();
     const closedUrl = openai.url;

@@ -146,8 +146,8 @@ describe('Ollama chat', () => {
 
   it('times out a stalled stream even after the response began', async () => {
     // Long enough for the first chunk on a busy machine; the scripted stall is far longer.
-    const model = createOllamaChatModel(settings({ timeoutMs: 300, maxRetries: 0 }));
-    fake.chunkDelayMs = 5000;
+    const model = createOllamaChatModel(settings({ timeoutMs: 1000, maxRetries: 0 }));
+    fake.chunkDelayMs = 10_000;
     const seen: string[] = [];
     const error = await failureOf(readTextInto(model.stream({ messages: [{ role: 'user', content: 'x' }] }), seen));
     expect(seen).toHaveLength(1);

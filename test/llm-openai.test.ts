@@ -167,8 +167,8 @@ describe('OpenAI-compatible chat', () => {
 
   it('recovers when only the first attempt times out', async () => {
     // Long enough for a healthy answer on a busy machine; the scripted silence is far longer.
-    const model = createOpenAiChatModel(settings({ timeoutMs: 300 }));
-    fake.failNext({ delayMs: 5000 });
+    const model = createOpenAiChatModel(settings({ timeoutMs: 1000 }));
+    fake.failNext({ delayMs: 10_000 });
     const parts = await collect(model.stream({ messages: [{ role: 'user', content: 'slow then fine' }] }));
     expect(parts.at(-1)).toMatchObject({ type: 'finish' });
     expect(fake.chatRequests()).toHaveLength(2);

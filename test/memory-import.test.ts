@@ -7,12 +7,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { consoleChannelId } from '../src/adapters/console/console-chat.js';
 import { InputError } from '../src/core/errors.js';
 import { importMemoryBank } from '../src/memory/import/memorybank-import.js';
 import { openDatabase } from '../src/store/db.js';
-import { buildDist } from './helpers/build.js';
 import { makeCharacter } from './helpers/character.js';
 import type { MemoryFixture } from './memory-helpers.js';
 import { createTestEmbedder, openMemoryFixture } from './memory-helpers.js';
@@ -173,7 +172,7 @@ describe('importMemoryBank', () => {
 
 describe('omoide memory import (CLI)', () => {
   let directory: string;
-  beforeAll(buildDist, 120_000);
+  // The CLI runs from dist/, which vitest's global setup keeps up to date.
   beforeEach(() => {
     directory = mkdtempSync(join(tmpdir(), 'omoide-import-cli-'));
   });

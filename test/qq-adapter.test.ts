@@ -80,6 +80,9 @@ function textOf(action: RecordedAction): string {
     .join('');
 }
 
+/** For waitUntil: on a timeout, say which actions the peer saw. */
+const showingActions = (fake: FakeOneBot) => ({ describe: () => `actions: ${fake.actions.map((action) => action.action).join(', ')}` });
+
 beforeAll(() => setLogLevel(process.env.QQ_TEST_LOG === 'debug' ? 'debug' : 'error'));
 
 // The adapter and fake peer of the test running now, stopped after it whatever its outcome.
@@ -334,6 +337,26 @@ describe.each(['ws', 'ws-reverse'] as const)('QQ adapter over %s', (protocol) =>
     expect(fake.actions.some((action) => action.action === 'send_group_msg')).toBe(false);
   });
 
+  it('answers again after the connection dropped and came back', async () => {
+    const { fake } = await setup();
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' before')] });
+    await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('echo: before'));
+    const logins = () => fake.actions.filter((action) => action.action === 'get_login_info').length;
+    const loginsBefore = logins();
+    fake.drop();
+    expect(fake.connected).toBe(false);
+    // ws-reverse: the implementation dials again at once, before the adapter has seen the old connection close.
+    // ws: the adapter dials the implementation again by itself.
+    if (protocol === 'ws-reverse') await fake.connect(`ws://127.0.0.1:${adapter!.port}/onebot`);
+    await waitUntil(() => logins() > loginsBefore, showingActions(fake));
+    fake.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' after')] });
+    await fake.waitForAction('send_group_msg', (params) => JSON.stringify(params.message).includes('echo: after'));
+    expect(fake.actions.filter((action) => action.action === 'send_group_msg').map((action) => textOf(action).trim())).toEqual([
+      'echo: before',
+      'echo: after',
+    ]);
+  });
+
   it('sends a long file result privately in parts', async () => {
     const { fake } = await setup();
     fake.pushGroupMessage({ groupId, userId: '30003', message: [text('/memory export')] });
@@ -396,6 +419,38 @@ describe('QQ adapter over ws-reverse: access token', () => {
     } finally {
       await adapter.stop();
       await peer.close();
+    }
+  });
+});
+
+describe('QQ adapter over ws-reverse: dialing again', () => {
+  it('a second connection of the implementation replaces the first, which a network blip left half-open', async () => {
+    adapter = createQQAdapter({
+      settings: qqSettings({ protocol: 'ws-reverse', selfId, token, port: await closedPort() }),
+      runtime: createTestRuntime(createRecordingEngine(echo)),
+      translator,
+      commands: createFakeCommands(),
+      responseTimeoutMs: 5000,
+    });
+    await adapter.start();
+    const url = `ws://127.0.0.1:${adapter.port}/onebot`;
+    const first = createFakeOneBot({ selfId, token });
+    const second = createFakeOneBot({ selfId, token });
+    peer = second;
+    try {
+      await first.connect(url);
+      await first.waitForAction('get_login_info');
+      // The old connection is still open as far as omoide can tell when the new one arrives.
+      expect(first.connected).toBe(true);
+      await second.connect(url);
+      await second.waitForAction('get_login_info');
+      await waitUntil(() => !first.connected);
+      second.pushGroupMessage({ groupId, userId: '30003', message: [at(selfId), text(' still there?')] });
+      const sent = await second.waitForAction('send_group_msg');
+      expect(textOf(sent).trim()).toBe('echo: still there?');
+      expect(first.actions.filter((action) => action.action === 'send_group_msg')).toEqual([]);
+    } finally {
+      await first.close();
     }
   });
 });

@@ -8,6 +8,7 @@ import { callsByName } from '../src/adapters/runtime/steps/addressing.js';
 import type { EngineReply, IncomingMessage } from '../src/core/message.js';
 import { makeCharacter } from './helpers/character.js';
 import { createRecordingEngine, createTestRuntime } from './helpers/runtime.js';
+import { waitUntil } from './helpers/wait.js';
 
 let sequence = 0;
 function message(overrides: Partial<IncomingMessage> & { text: string }): IncomingMessage {
@@ -41,6 +42,18 @@ function recordingOutlet(messageLimit = 2000): Outlet & { sent: string[][]; typi
     },
   };
   return outlet;
+}
+
+/** Resolves after `count` ticks of an interval of `ms`: timers of one period fire in the order they were set. */
+function intervalTicks(ms: number, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let ticks = 0;
+    const timer = setInterval(() => {
+      if (++ticks < count) return;
+      clearInterval(timer);
+      resolve();
+    }, ms);
+  });
 }
 
 const unaddressed = { mentioned: false, repliedToBot: false, direct: false };
@@ -149,13 +162,14 @@ describe('the adapter runtime', () => {
 
   it('splits the reply to the outlet’s limit and shows typing until it is sent', async () => {
     const sentences = Array.from({ length: 20 }, (_, index) => `Sentence ${index} is here.`).join(' ');
+    const outlet = recordingOutlet(60);
+    // The answer comes once the indicator has been renewed.
     const engine = createRecordingEngine(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await waitUntil(() => outlet.shown >= 2);
       return sentences;
     });
     const runtime = createTestRuntime(engine);
     runtime.start();
-    const outlet = recordingOutlet(60);
     await runtime.receive(message({ text: 'talk' }), outlet);
     expect(outlet.sent).toHaveLength(1);
     const parts = outlet.sent[0]!;
@@ -164,7 +178,8 @@ describe('the adapter runtime', () => {
     expect(parts.join(' ')).toBe(sentences);
     expect(outlet.shown).toBeGreaterThan(1);
     const shownWhenSent = outlet.shown;
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Three periods of the indicator's own interval later, a renewal still running would have counted.
+    await intervalTicks(outlet.typing.intervalMs, 3);
     expect(outlet.shown).toBe(shownWhenSent);
     await runtime.stop();
   });

@@ -143,6 +143,15 @@ export function createFakeOneBot(options: { selfId: string; nickname?: string; t
       await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
     },
     get connected(): boolean { return socket !== null; },
+    /**
+     * Drops the connection without a close frame, as a crashed or restarted implementation does: in forward mode the
+     * server keeps listening for the adapter to dial again; in reverse mode call connect() again to come back.
+     */
+    drop(): void {
+      socket?.terminate();
+      socket = null;
+      for (const client of wsServer?.clients ?? []) client.terminate();
+    },
     pushGroupMessage(event: GroupMessageEvent): number {
       return push(groupEvent(event));
     },

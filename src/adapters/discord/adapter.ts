@@ -141,6 +141,14 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
       created.on(Events.InteractionCreate, onInteraction);
       created.on(Events.Error, (error) => logger.error('client error', { error }));
       created.on(Events.Warn, (warning) => logger.warn(warning));
+      // discord.js reconnects and resumes by itself; these say when it does, and when it gave up.
+      created.on(Events.ShardReconnecting, () => logger.info('gateway connection lost; reconnecting'));
+      created.on(Events.ShardResume, (_shard, replayed) => logger.info('gateway session resumed', { replayed }));
+      created.on(Events.ShardError, (error) => logger.error('gateway error', { error }));
+      created.on(Events.ShardDisconnect, (event) => {
+        // 4004 (the token was reset), 4014 (MessageContent not enabled for the bot), ...: no message arrives any more.
+        logger.error('disconnected from the Discord gateway for good; fix the cause and restart', { code: event.code });
+      });
 
       // Listen before login: against a fast gateway, ready can fire before login() resolves.
       const ready = new Promise<void>((resolve) => created.once(Events.ClientReady, () => resolve()));

@@ -16,7 +16,7 @@ import type { MessageRuntime, Outlet } from '../runtime/runtime.js';
 import { registerCommands } from './command-replies.js';
 import { decodeOneBotSession } from './decode.js';
 import { bridgeKoishiLogs, loadKoishi } from './koishi.js';
-import { guardReverseWebSocket, receiveSignedEvents } from './peer-guard.js';
+import { guardReverseWebSocket, oneReverseConnection, receiveSignedEvents } from './peer-guard.js';
 import { qqMessageLimit, sendParts, targetOf } from './send.js';
 import type { QQConnectionSettings } from './settings.js';
 
@@ -62,6 +62,8 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
   let forks: Array<{ dispose(): unknown }> = [];
   let online = createDeferred();
   let listeningPort: number | null = null;
+  /** 'ws': whether a lost connection is dialed again (from a successful start until stop). */
+  let redial = false;
 
   /**
    * Hands a session on when it decodes to a message (whether to answer it is the runtime's to decide); returns
@@ -82,6 +84,8 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
   /** ws-reverse and http listen: guard the server before it listens (it exists as soon as its plugin is forked). */
   function guardListener(server: ServerModule.Server): void {
     if (settings.protocol === 'ws-reverse') {
+      // Each guard goes first in the server's stack: the token is checked before the connection replaces another.
+      oneReverseConnection(server, selfId, logger);
       if (settings.token) guardReverseWebSocket(server, settings.token, logger);
       else logger.warn('ws-reverse without an access token: any local program can speak as the QQ implementation');
     } else if (settings.protocol === 'http') {
@@ -115,6 +119,14 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
         online.resolve();
       } else if (bot.status === koishi.Universal.Status.OFFLINE) {
         logger.warn('offline', { selfId, error: bot.error });
+        if (settings.protocol === 'ws' && redial) {
+          // koishi-plugin-adapter-onebot 6.9 sets the bot offline when its socket closes, and Koishi retries only an
+          // active bot: left alone, 'ws' would never dial the implementation again. Starting the bot dials at once,
+          // then retries at Koishi's interval (and comes back here after its last try).
+          setImmediate(() => {
+            if (redial && ctx === context) void bot.start();
+          });
+        }
       }
     });
     // Koishi reads any private message whose first word names a command as that command ("memory is weird"
@@ -175,6 +187,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
         }
         runtime.start();
         if (settings.protocol !== 'ws-reverse') await withTimeout(online.promise, connectTimeoutMs, 'the OneBot peer did not log in');
+        redial = true;
       } catch (error) {
         await runtime.stop();
         ctx = null;
@@ -186,6 +199,7 @@ export function createQQAdapter(options: QQAdapterOptions): QQAdapter {
 
     async stop() {
       const running = ctx;
+      redial = false;
       await runtime.stop();
       if (!running) return;
       ctx = null;

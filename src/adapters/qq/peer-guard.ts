@@ -42,6 +42,57 @@ export function guardReverseWebSocket(server: KoishiServer, token: string, logge
   server.wsStack.unshift(guard as unknown as WebSocketLayer);
 }
 
+type ReverseSocket = Parameters<WebSocketLayer['accept']>[0];
+
+/**
+ * ws-reverse: one connection of the implementation at a time, handed to the adapter only once the one before it has
+ * closed. koishi-plugin-adapter-onebot 6.9 forgets the bot's connection when any of its sockets closes (it drops the
+ * bot's request function and sets it offline without asking which socket that was): an implementation that dials
+ * again before the close of its old connection was seen — a network blip leaves the old one half-open — would be
+ * accepted, then silenced by that late close, every reply after it lost. So a new connection for this bot (right
+ * path, X-Self-ID, X-Client-Role) closes the old one and waits, paused, until that close is over.
+ */
+export function oneReverseConnection(server: KoishiServer, selfId: string, logger: Logger): void {
+  /** The connection the adapter has, and a newer one waiting, paused, for it to close. */
+  let given: ReverseSocket | null = null;
+  let waiting: ReverseSocket | null = null;
+  const layer = {
+    accept(socket: ReverseSocket, request: IncomingMessage): true | undefined {
+      const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+      const forThisBot = request.headers['x-self-id'] === selfId && request.headers['x-client-role'] === 'Universal';
+      // Not for the adapter: the layers after this one decide, as they would without it.
+      if (!forThisBot || !laterLayers().some((later) => later.regexp?.test(pathname))) return undefined;
+      waiting?.terminate(); // superseded before it was handed on
+      waiting = null;
+      if (!given || given.readyState === given.CLOSED) {
+        given = socket;
+        return undefined;
+      }
+      logger.info('the OneBot implementation connected again; closing its previous connection');
+      waiting = socket;
+      socket.pause();
+      // Registered after the adapter's own close listener, so this runs once the adapter has forgotten the old one.
+      given.once('close', () => {
+        if (waiting !== socket) return;
+        waiting = null;
+        handOn(socket, request);
+      });
+      given.terminate();
+      return true;
+    },
+  };
+  function laterLayers(): Array<Partial<Pick<WebSocketLayer, 'regexp'>> & Pick<WebSocketLayer, 'accept'>> {
+    return server.wsStack.slice(server.wsStack.indexOf(layer as unknown as WebSocketLayer) + 1);
+  }
+  function handOn(socket: ReverseSocket, request: IncomingMessage): void {
+    if (socket.readyState !== socket.OPEN) return;
+    given = socket;
+    socket.resume();
+    if (!laterLayers().some((later) => later.accept(socket, request))) socket.close();
+  }
+  server.wsStack.unshift(layer as unknown as WebSocketLayer);
+}
+
 function accessTokenOf(request: IncomingMessage): Buffer {
   const header = request.headers.authorization ?? '';
   const fromHeader = header.replace(/^(Bearer|Token)\s+/i, '');
