@@ -253,6 +253,13 @@ describe('discord adapter: messages', () => {
         arrived.push(message.text);
         return runtime.receive(message, outlet);
       },
+      receiveWhenDecoded: (channel, decode, outlet) =>
+        runtime.receiveWhenDecoded(channel, async () => {
+          const message = await decode();
+          if (message) arrived.push(message.text);
+          return message;
+        }, outlet),
+      stats: () => runtime.stats(),
       track: (work) => runtime.track(work),
       get accepting() {
         return runtime.accepting;

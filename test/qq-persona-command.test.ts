@@ -20,6 +20,7 @@ const selfId = '10001';
 const groupId = '20002';
 const member = '30003';
 const groupAdmin = '30004';
+const owner = '30009';
 const groupOwner = '30005';
 
 let directory: string;
@@ -33,7 +34,7 @@ beforeAll(() => setLogLevel('error'));
 beforeEach(async () => {
   directory = mkdtempSync(join(tmpdir(), 'omoide-qq-persona-'));
   cpSync(join(repositoryRoot, 'characters'), join(directory, 'characters'), { recursive: true });
-  writeFileSync(join(directory, 'config.yaml'), 'logLevel: error\ncharactersDir: characters\ndefaultCharacter: juniper\n');
+  writeFileSync(join(directory, 'config.yaml'), `logLevel: error\ncharactersDir: characters\ndefaultCharacter: juniper\nqq:\n  ownerIds: ['${owner}']\n`);
   peer = createFakeOneBot({ selfId, nickname: 'omoide' });
   const endpoint = await peer.listen();
   const config = loadConfig({
@@ -87,7 +88,7 @@ describe('/persona over QQ', () => {
     expect(set.private).toEqual(['Only server admins can use /persona set.']);
     expect(set.group).toEqual([app.translator.t('zh-CN', 'adapters.sent-privately')]);
     const reload = await command(member, '/persona reload');
-    expect(reload.private).toEqual(['Only server admins can use /persona reload.']);
+    expect(reload.private).toEqual(["Only the bot's owners can use /persona reload: it changes every server at once."]);
     expect(speaker()).toBe('juniper');
     expect(app.store.channelCharacter('qq', groupId, groupId)).toBeNull();
   });
@@ -109,9 +110,11 @@ describe('/persona over QQ', () => {
     expect(speaker()).toBe('juniper');
   });
 
-  it('lets an admin reload the characters from disk: a new one can be listed and chosen', async () => {
+  it("lets an owner, not a group's admin, reload the characters from disk: a new one can be listed and chosen", async () => {
     cpSync(join(directory, 'characters', 'juniper'), join(directory, 'characters', 'june-copy'), { recursive: true });
-    const reload = await command(groupAdmin, '/persona reload', 'admin');
+    const refused = await command(groupAdmin, '/persona reload', 'admin');
+    expect(refused.private).toEqual(["Only the bot's owners can use /persona reload: it changes every server at once."]);
+    const reload = await command(owner, '/persona reload');
     expect(reload.private).toEqual(['Reloaded: 3 characters.']);
     const listed = await command(member, '/persona list');
     expect(listed.group[0]).toContain('• june-copy — Juniper Hale (en-US)');
