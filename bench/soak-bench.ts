@@ -5,7 +5,7 @@
  * size of every in-memory collection the runtime keeps, which must stop growing. Run with `--expose-gc` (the npm
  * script does) so the heap figures are after collection. `--quick` sends 10,000.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../src/app.js';
@@ -25,7 +25,10 @@ const collect = (globalThis as { gc?: () => void }).gc;
 setLogLevel('error');
 const directory = mkdtempSync(join(tmpdir(), 'omoide-soak-'));
 writeFileSync(join(directory, 'config.yaml'), 'consolidation:\n  enabled: false\n');
-const app = await createApp(loadConfig({ env: { OMOIDE_DATA_DIR: directory }, cwd: directory }), { chatModel: zeroLatencyModel });
+const config = loadConfig({ env: { OMOIDE_DATA_DIR: directory }, cwd: directory });
+const app = await createApp(config, { chatModel: zeroLatencyModel });
+// RSS includes the database pages SQLite maps and caches (mmap_size, cache_size in db.ts): it follows the file's size.
+const fileSize = (path: string) => statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
 const runtime = runtimeFor(app, 'discord', { cooldownMs: 2000 });
 runtime.start();
 let sent = 0;
@@ -40,7 +43,7 @@ function measure(label: string): void {
   console.log(
     `${label.padEnd(14)} | rss ${mib(usage.rss).padStart(10)} | heap ${mib(usage.heapUsed).padStart(9)} | ` +
       `runtime: in flight ${stats.inFlight}, channels queued ${stats.channelsQueued}, cooldown people ${String(stats.cooldownPeople).padStart(4)} | ` +
-      `answered ${delivered} | stored messages ${app.store.messageCount()} | ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `answered ${delivered} | stored messages ${app.store.messageCount()} | database ${mib(fileSize(config.databasePath))} | ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
 }
 
