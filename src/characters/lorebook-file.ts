@@ -44,13 +44,15 @@ export function lorebookFromValue(value: unknown, file: string, field: string): 
   if (value === null || value === undefined) {
     throw new CharacterError(file, field || null, 'expected a lorebook (a mapping with "entries"), but it is empty');
   }
+  // A lorebook file of its own is named `lorebook` in errors, as a world file's `lorebook` field is.
+  const name = field || 'lorebook';
   if (Array.isArray(value)) {
     try {
-      return parseLorebook({ entries: value }, file, field || 'entries');
+      return parseLorebook({ entries: value }, file, name);
     } catch (error) {
       // The file has the list itself where parseLorebook sees `entries`: name the field as it is written.
-      if (!(error instanceof CharacterError) || !field || error.field === null) throw error;
-      throw new CharacterError(file, error.field.replace(`${field}.entries`, field), error.problem, { cause: error });
+      if (!(error instanceof CharacterError) || error.field === null) throw error;
+      throw new CharacterError(file, error.field.replace(`${name}.entries`, name), error.problem, { cause: error });
     }
   }
   if (typeof value !== 'object') {
@@ -64,9 +66,9 @@ export function lorebookFromValue(value: unknown, file: string, field: string): 
   }
   const entries = record.entries;
   if (typeof entries === 'object' && entries !== null && !Array.isArray(entries)) {
-    return parseLorebook(fromWorldInfo(record, entries as Record<string, unknown>, file, field), file, field || 'entries');
+    return parseLorebook(fromWorldInfo(record, entries as Record<string, unknown>, file, field), file, name);
   }
-  return parseLorebook(value, file, field || 'lorebook');
+  return parseLorebook(value, file, name);
 }
 
 function joinField(prefix: string, field: string): string {
