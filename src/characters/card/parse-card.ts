@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CharacterError } from '../../core/errors.js';
 import { parseLorebook } from '../lorebook.js';
+import { checkNesting } from '../text-files.js';
 import type { CardAsset, CardData, CardSpec, ExampleTurn } from './card-types.js';
 
 const text = z.string().nullish().transform((value) => value ?? '');
@@ -76,6 +77,7 @@ export function parseCardJson(jsonText: string, file: string): CardData {
   } catch (error) {
     throw new CharacterError(file, null, `invalid JSON: ${(error as Error).message}`, { cause: error });
   }
+  checkNesting(value, file);
   return parseCardObject(value, file);
 }
 
