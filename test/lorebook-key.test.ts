@@ -121,7 +121,12 @@ describe('keys RE2 cannot run are refused', () => {
     expect(refusal('(a)\\1', true)).toMatch(/backreferences/);
     expect(refusal('/[a-z]/v')).toMatch(/the v flag/);
     expect(refusal('/\\p{Script=Han}/u')).toMatch(/RE2 cannot run it/);
-    expect(refusal('/[ab]{600}[ab]{600}/')).toMatch(new RegExp(`too large .*at most ${maxKeyProgramSize}`));
+    expect(refusal('/x{0,1000}/')).toMatch(new RegExp(`too large for RE2 to match quickly \\(2002 instructions; at most ${maxKeyProgramSize}\\)`));
+    // Refused before compiling: 100 copies of (?:a{1000}) took 0.4 s to compile.
+    expect(refusal(`/${'(?:a{1000})'.repeat(100)}/`)).toMatch(/counted repetitions make more than 1000 copies/);
+    expect(refusal('/[ab]{600}[ab]{600}/')).toMatch(/counted repetitions/);
+    expect(refusal(`/${'a'.repeat(10_001)}/`)).toMatch(/10001 characters; at most 10000/);
+    expect(matches('/(?:[ab]{40}c){20}/', `${'ab'.repeat(20)}c`.repeat(20))).toBe(true);
     // Inside a class these are characters, not operators.
     expect(matches('/[(?=]/', '=')).toBe(true);
   });

@@ -23,6 +23,19 @@ const regexKeyPattern = /^\/(.+)\/([a-z]*)$/s;
  */
 export const maxKeyProgramSize = 1000;
 
+/**
+ * Compiling costs about as much as the program is large, and only compiling tells how large it is: `(?:a{1000})`
+ * written 100 times (1,100 bytes) took 0.4 s to compile before it could be refused. Counted repetitions are what make
+ * a program much larger than its pattern, so the copies they make (count × the length of what they repeat) are added
+ * up first, and very long patterns are refused outright.
+ */
+const maxKeyPatternLength = 10 * maxKeyProgramSize;
+const countedRepetition = /\{(\d+)(?:,(\d*))?\}/y;
+
+function tooLarge(what: string): { refused: string } {
+  return { refused: `it is too large for RE2 to match quickly (${what}); split it into several keys` };
+}
+
 /** The matcher for one key; null for a blank key, which matches nothing. */
 export function compileKey(key: string, caseSensitive: boolean, useRegex: boolean): CompiledKey | null {
   const trimmed = key.trim();
@@ -54,6 +67,7 @@ function isJavaScriptRegExp(source: string, flags: string): boolean {
 function compileRegExp(source: string, flags: string): CompiledKey {
   // v's set operations nest classes, which toRe2Syntax does not follow.
   if (flags.includes('v')) return { refused: 'the v flag is not supported; use u or no flag' };
+  if (source.length > maxKeyPatternLength) return tooLarge(`${source.length} characters; at most ${maxKeyPatternLength}`);
   const translated = toRe2Syntax(source);
   if (typeof translated !== 'string') return translated;
   let options = RE2JS.LOOKBEHINDS; // re2js runs captureless lookbehind in linear time too
@@ -68,9 +82,7 @@ function compileRegExp(source: string, flags: string): CompiledKey {
     return { refused: `RE2 cannot run it (${error.message})` };
   }
   const size = pattern.programSize();
-  if (size > maxKeyProgramSize) {
-    return { refused: `it is too large for RE2 to match quickly (${size} instructions; at most ${maxKeyProgramSize}); split it into several keys` };
-  }
+  if (size > maxKeyProgramSize) return tooLarge(`${size} instructions; at most ${maxKeyProgramSize}`);
   return { matches: (text) => pattern.test(text) };
 }
 
@@ -85,11 +97,15 @@ const asciiPunctuation = /^[!-/:-@[-`{-~]$/;
  * The JavaScript-only parts of a pattern in RE2's syntax, or why there is none; re2js's translateRegExp does the rest
  * (named groups, `\u`, `\c`, `[^]`). Identity escapes become plain characters (RE2 reads `\A`, `\z`, `\Q` as
  * operators and refuses `\（`), and `\s` gets JavaScript's Unicode whitespace. `\S` inside a class keeps RE2's
- * narrower meaning. A class never nests without the v flag, so one flag tracks whether we are inside one.
+ * narrower meaning. A class never nests without the v flag, so one flag tracks whether we are inside one. Counted
+ * repetitions are added up on the way (see maxKeyPatternLength).
  */
 function toRe2Syntax(source: string): string | { refused: string } {
   let out = '';
   let inClass = false;
+  let copies = 0;
+  const openGroups: number[] = [];
+  let lastGroup = { start: -1, end: -1 };
   for (let index = 0; index < source.length; index++) {
     const char = source[index]!;
     if (char === '\\') {
@@ -109,6 +125,17 @@ function toRe2Syntax(source: string): string | { refused: string } {
       inClass = true;
     } else if (char === '(' && source[index + 1] === '?' && (source[index + 2] === '=' || source[index + 2] === '!')) {
       return { refused: `lookahead "(?${source[index + 2]}" is not supported; RE2 runs in linear time because it has none` };
+    } else if (char === '(') {
+      openGroups.push(index);
+    } else if (char === ')') {
+      lastGroup = { start: openGroups.pop() ?? 0, end: index };
+    } else if (char === '{') {
+      countedRepetition.lastIndex = index;
+      const counted = countedRepetition.exec(source);
+      // What is repeated: the group that just closed, else one character, class or escape.
+      const repeated = lastGroup.end === index - 1 ? index - lastGroup.start : 1;
+      if (counted) copies += Math.max(Number(counted[1]), Number(counted[2] || 0)) * repeated;
+      if (copies > maxKeyProgramSize) return tooLarge(`its counted repetitions make more than ${maxKeyProgramSize} copies`);
     }
     out += char;
   }
