@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { discordSettingsSchema } from './adapters/discord/settings.js';
 import { qqSettingsSchema } from './adapters/qq/settings.js';
@@ -15,6 +14,7 @@ import { promptSettingsSchema } from './engine/settings.js';
 import { llmSettingsSchema, normalizeOllamaHost, resolveLlmSettings, type ResolvedLlmSettings } from './llm/settings.js';
 import { memorySettingsSchema } from './memory/settings.js';
 import { shippedCharactersDirectory } from './util/paths.js';
+import { parseYamlDocument, yamlValue } from './util/yaml-text.js';
 
 const configSchema = z
   .object({
@@ -94,12 +94,17 @@ export function loadConfig(options: LoadConfigOptions = {}): OmoideConfig {
   let source = 'defaults';
   if (existsSync(path)) {
     source = path;
+    let text: string;
     try {
-      raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
+      text = readFileSync(path, 'utf8');
     } catch (error) {
-      const where = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}` : '(file)';
-      throw new ConfigError(where, `valid YAML (${(error as Error).message.split('\n')[0]})`, path);
+      throw new ConfigError('(file)', `a readable file (${(error as Error).message})`, path);
     }
+    const yaml = parseYamlDocument(text);
+    if ('problem' in yaml) throw new ConfigError(`line ${yaml.problem.line}`, `valid YAML (${yaml.problem.reason})`, path);
+    const read = yamlValue(yaml.document);
+    if ('problem' in read) throw new ConfigError('(file)', `valid YAML (${read.problem})`, path);
+    raw = read.value ?? {};
   } else if (explicit) {
     throw new ConfigError('(file)', 'the config file to exist', path);
   }

@@ -6,9 +6,10 @@
  */
 import { readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type Document, LineCounter, type Node as YamlNode, isCollection, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { type Document, type Node as YamlNode, isCollection, isMap, isScalar, isSeq, visit } from 'yaml';
 import { z } from 'zod';
 import { CharacterError } from '../core/errors.js';
+import { describeYamlProblem, parseYamlDocument, yamlValue } from '../util/yaml-text.js';
 import type { Character, CharacterModelSettings, DialogueTurn, ScriptSettings } from './character.js';
 import type { Lorebook } from './lorebook.js';
 import { lorebookFileNames, readLorebookFile } from './lorebook-file.js';
@@ -146,21 +147,14 @@ export interface CharacterSource {
  */
 export function parseCharacterYaml(text: string, source: CharacterSource): Character {
   const shown = source.shownFile ?? displayPath(source.file);
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const syntaxError = document.errors[0];
-  if (syntaxError) {
-    const position = syntaxError.linePos?.[0];
-    const where = position ? `line ${position.line}, column ${position.col}` : 'somewhere in the file';
-    const lineText = position ? text.split(/\r?\n/)[position.line - 1]?.trim() : undefined;
+  const yaml = parseYamlDocument(text);
+  if ('problem' in yaml) {
+    const lineText = text.split(/\r?\n/)[yaml.problem.line - 1]?.trim();
     const quoted = lineText ? ` (the line reads: ${JSON.stringify(truncate(lineText, 60))})` : '';
-    // prettyErrors appends " at line N, column M:" and a source excerpt; we say where ourselves, once.
-    const reason = firstLine(syntaxError.message).replace(/ at line \d+, column \d+:?$/, '');
     const hint = lineText && /:\s*\{\{/.test(lineText) ? `; ${unquotedMacroHint}` : '';
-    throw new CharacterError(shown, null, `invalid YAML at ${where}: ${reason}${quoted}${hint}`, {
-      cause: syntaxError,
-    });
+    throw new CharacterError(shown, null, `${describeYamlProblem(yaml.problem)}${quoted}${hint}`);
   }
+  const { document, lineCounter } = yaml;
   // `greeting: {{user}}` is valid YAML (a mapping inside a mapping key), not the text it looks like.
   const collectionKey = findCollectionKey(document);
   if (collectionKey) {
@@ -170,7 +164,9 @@ export function parseCharacterYaml(text: string, source: CharacterSource): Chara
     throw new CharacterError(shown, null, `invalid YAML at line ${position.line}, column ${position.col}: ${problem} (the line reads: ${JSON.stringify(truncate(lineText, 60))})`);
   }
 
-  const data: unknown = document.toJS({ maxAliasCount: 100 });
+  const read = yamlValue(document);
+  if ('problem' in read) throw new CharacterError(shown, null, read.problem);
+  const data = read.value;
   if (data === null || data === undefined) {
     throw new CharacterError(shown, null, 'the file is empty; expected a mapping of fields (name, language, description, ...)');
   }
@@ -469,10 +465,6 @@ function editDistance(a: string, b: string): number {
 function findCharacterFile(folder: string): { file: string; both: boolean } | null {
   const present = characterFileNames.map((name) => join(folder, name)).filter(isFile);
   return present[0] === undefined ? null : { file: present[0], both: present.length > 1 };
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.trim();
 }
 
 function truncate(text: string, length: number): string {

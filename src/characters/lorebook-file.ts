@@ -4,11 +4,11 @@
  * object keyed by uid, with `key`, `keysecondary`, `order`, `disable`, ...), which is converted to the first.
  */
 import { basename } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CharacterError } from '../core/errors.js';
+import { describeYamlProblem, parseYamlDocument, yamlValue } from '../util/yaml-text.js';
 import type { Lorebook } from './lorebook.js';
 import { parseLorebook } from './lorebook.js';
-import { displayPath, mebibyte, readTextFile } from './text-files.js';
+import { checkNesting, displayPath, mebibyte, readTextFile } from './text-files.js';
 
 export const lorebookFileNames = ['lorebook.json', 'lorebook.yaml', 'lorebook.yml'] as const;
 export const maxLorebookFileBytes = 5 * mebibyte;
@@ -23,15 +23,13 @@ export function readLorebookFile(path: string, shown = displayPath(path)): Loreb
     } catch (error) {
       throw new CharacterError(shown, null, `invalid JSON: ${(error as Error).message}`, { cause: error });
     }
+    checkNesting(value, shown);
   } else {
-    try {
-      value = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
-    } catch (error) {
-      const position = error instanceof YAMLParseError ? error.linePos?.[0] : undefined;
-      const where = position ? ` at line ${position.line}, column ${position.col}` : '';
-      const reason = (error as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      throw new CharacterError(shown, null, `invalid YAML${where}: ${reason}`, { cause: error });
-    }
+    const yaml = parseYamlDocument(text);
+    if ('problem' in yaml) throw new CharacterError(shown, null, describeYamlProblem(yaml.problem));
+    const read = yamlValue(yaml.document);
+    if ('problem' in read) throw new CharacterError(shown, null, read.problem);
+    value = read.value;
   }
   return lorebookFromValue(value, shown, '');
 }
@@ -44,13 +42,15 @@ export function lorebookFromValue(value: unknown, file: string, field: string): 
   if (value === null || value === undefined) {
     throw new CharacterError(file, field || null, 'expected a lorebook (a mapping with "entries"), but it is empty');
   }
+  // A lorebook file of its own is named `lorebook` in errors, as a world file's `lorebook` field is.
+  const name = field || 'lorebook';
   if (Array.isArray(value)) {
     try {
-      return parseLorebook({ entries: value }, file, field || 'entries');
+      return parseLorebook({ entries: value }, file, name);
     } catch (error) {
       // The file has the list itself where parseLorebook sees `entries`: name the field as it is written.
-      if (!(error instanceof CharacterError) || !field || error.field === null) throw error;
-      throw new CharacterError(file, error.field.replace(`${field}.entries`, field), error.problem, { cause: error });
+      if (!(error instanceof CharacterError) || error.field === null) throw error;
+      throw new CharacterError(file, error.field.replace(`${name}.entries`, name), error.problem, { cause: error });
     }
   }
   if (typeof value !== 'object') {
@@ -64,9 +64,9 @@ export function lorebookFromValue(value: unknown, file: string, field: string): 
   }
   const entries = record.entries;
   if (typeof entries === 'object' && entries !== null && !Array.isArray(entries)) {
-    return parseLorebook(fromWorldInfo(record, entries as Record<string, unknown>, file, field), file, field || 'entries');
+    return parseLorebook(fromWorldInfo(record, entries as Record<string, unknown>, file, field), file, name);
   }
-  return parseLorebook(value, file, field || 'lorebook');
+  return parseLorebook(value, file, name);
 }
 
 function joinField(prefix: string, field: string): string {

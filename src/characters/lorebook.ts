@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CharacterError } from '../core/errors.js';
+import { compileKey, type KeyMatcher } from './lorebook-key.js';
 
 export type LorebookPosition = 'before_char' | 'after_char';
 
@@ -88,7 +89,24 @@ export function parseLorebook(value: unknown, file: string, field = 'character_b
     const path = issue ? [field, ...issue.path.map(String)].join('.') : field;
     throw new CharacterError(file, path, issue?.message ?? 'not a valid lorebook');
   }
-  return withoutUndefined(result.data) as Lorebook;
+  const book = withoutUndefined(result.data) as Lorebook;
+  checkKeys(book, file, field);
+  return book;
+}
+
+/** Refuses a book with a regular expression that RE2 cannot run, naming the key, so a card is fixed before it is used. */
+function checkKeys(book: Lorebook, file: string, field: string): void {
+  book.entries.forEach((entry, index) => {
+    for (const list of ['keys', 'secondary_keys'] as const) {
+      (entry[list] ?? []).forEach((key, position) => {
+        const compiled = compileKey(key, entry.case_sensitive === true, entry.use_regex === true);
+        if (compiled !== null && 'refused' in compiled) {
+          const where = `${field}.entries.${index}.${list}.${position}`;
+          throw new CharacterError(file, where, `the regular expression ${JSON.stringify(key.trim())} cannot be used: ${compiled.refused}`);
+        }
+      });
+    }
+  });
 }
 
 /** Drops keys whose value is undefined, so that a book written back has exactly the fields it was read with. */
@@ -105,57 +123,33 @@ function withoutUndefined<T>(value: T): T {
   return value;
 }
 
-type KeyMatcher = (text: string) => boolean;
+/** The compiled keys of each entry: compiling an RE2 program costs far more than one match, and books are reused. */
+const compiledEntries = new WeakMap<LorebookEntry, { keys: KeyMatcher[]; secondary: KeyMatcher[] }>();
 
-const regexKeyPattern = /^\/(.+)\/([a-z]*)$/s;
-
-/**
- * A key is either plain text (found anywhere, so Chinese keys match inside Chinese text that has no word breaks) or
- * `/pattern/flags`. A pattern that does not compile is matched as plain text rather than failing a reply.
- */
-function keyMatcher(key: string, caseSensitive: boolean, useRegex: boolean): KeyMatcher | null {
-  const trimmed = key.trim();
-  if (trimmed === '') return null;
-  const slashed = regexKeyPattern.exec(trimmed);
-  if (slashed || useRegex) {
-    const source = slashed ? slashed[1]! : trimmed;
-    // g and y make test() stateful across calls.
-    let flags = slashed ? slashed[2]!.replace(/[gy]/g, '') : '';
-    if (!slashed && !caseSensitive) flags += 'i';
-    const pattern = compileRegExp(source, flags);
-    if (pattern) return (text) => pattern.test(text);
-  }
-  if (caseSensitive) return (text) => text.includes(trimmed);
-  const lower = trimmed.toLowerCase();
-  return (text) => text.toLowerCase().includes(lower);
-}
-
-function compileRegExp(source: string, flags: string): RegExp | null {
-  try {
-    return new RegExp(source, flags);
-  } catch (error) {
-    if (error instanceof SyntaxError) return null;
-    throw error;
-  }
-}
-
-function anyKeyMatches(keys: readonly string[], entry: LorebookEntry, texts: readonly string[]): boolean {
+function matchersOf(keys: readonly string[], entry: LorebookEntry): KeyMatcher[] {
   const caseSensitive = entry.case_sensitive === true;
   const useRegex = entry.use_regex === true;
-  for (const key of keys) {
-    const matches = keyMatcher(key, caseSensitive, useRegex);
-    if (matches && texts.some(matches)) return true;
+  return keys.flatMap((key) => {
+    const compiled = compileKey(key, caseSensitive, useRegex);
+    if (compiled === null) return [];
+    // A refused key only reaches here in a book built in code (parseLorebook refuses it in every file): it never matches.
+    return ['matches' in compiled ? compiled.matches : () => false];
+  });
+}
+
+function compiledEntry(entry: LorebookEntry): { keys: KeyMatcher[]; secondary: KeyMatcher[] } {
+  let compiled = compiledEntries.get(entry);
+  if (!compiled) {
+    compiled = { keys: matchersOf(entry.keys, entry), secondary: matchersOf(entry.secondary_keys ?? [], entry) };
+    compiledEntries.set(entry, compiled);
   }
-  return false;
+  return compiled;
 }
 
 function triggers(entry: LorebookEntry, texts: readonly string[]): boolean {
-  if (!anyKeyMatches(entry.keys, entry, texts)) return false;
-  const secondary = entry.secondary_keys ?? [];
-  if (entry.selective === true && secondary.some((key) => key.trim() !== '')) {
-    return anyKeyMatches(secondary, entry, texts);
-  }
-  return true;
+  const { keys, secondary } = compiledEntry(entry);
+  if (!keys.some((matches) => texts.some(matches))) return false;
+  return entry.selective !== true || secondary.length === 0 || secondary.some((matches) => texts.some(matches));
 }
 
 /**

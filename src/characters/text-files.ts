@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { CharacterError } from '../core/errors.js';
+import { nestingProblem } from '../util/nesting.js';
 
 export const mebibyte = 1024 * 1024;
 
@@ -70,6 +71,12 @@ export function decodeUtf8(bytes: Uint8Array, shown: string): string {
 /** readLimitedFile + decodeUtf8. */
 export function readTextFile(path: string, maxBytes: number, kind: string, shown = displayPath(path)): string {
   return decodeUtf8(readLimitedFile(path, maxBytes, kind, shown), shown);
+}
+
+/** Refuses parsed JSON that nests deeper than maxNesting: copying it or writing it out again would overflow the stack. */
+export function checkNesting(value: unknown, shown: string): void {
+  const problem = nestingProblem(value);
+  if (problem !== null) throw new CharacterError(shown, null, problem);
 }
 
 function firstInvalidUtf8Line(bytes: Uint8Array): number {

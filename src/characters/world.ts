@@ -5,9 +5,9 @@
  */
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CharacterError } from '../core/errors.js';
+import { describeYamlProblem, parseYamlDocument, yamlValue } from '../util/yaml-text.js';
 import type { Lorebook } from './lorebook.js';
 import { lorebookFromValue } from './lorebook-file.js';
 import { displayPath, isDirectory, mebibyte, readTextFile, systemReason } from './text-files.js';
@@ -75,16 +75,11 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 /** Parses a world file's text; `file` names it in errors. Throws CharacterError. */
 export function parseWorldYaml(source: string, id: string, file: string): World {
-  const document = parseDocument(source.replace(/^\uFEFF/, ''), { uniqueKeys: true, prettyErrors: true });
-  const syntaxError = document.errors[0];
-  if (syntaxError) {
-    const position = syntaxError.linePos?.[0];
-    const where = position ? ` at line ${position.line}, column ${position.col}` : '';
-    // prettyErrors appends its own " at line N, column M:" and an excerpt; say where once.
-    const reason = syntaxError.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new CharacterError(file, null, `invalid YAML${where}: ${reason}`, { cause: syntaxError });
-  }
-  const data: unknown = document.toJS({ maxAliasCount: 100 });
+  const yaml = parseYamlDocument(source.replace(/^\uFEFF/, ''));
+  if ('problem' in yaml) throw new CharacterError(file, null, describeYamlProblem(yaml.problem));
+  const read = yamlValue(yaml.document);
+  if ('problem' in read) throw new CharacterError(file, null, read.problem);
+  const data = read.value;
   if (data === null || data === undefined) {
     throw new CharacterError(file, null, 'the file is empty; expected a mapping of fields (name, setting, places, people, lorebook)');
   }

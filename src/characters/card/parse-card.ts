@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CharacterError } from '../../core/errors.js';
 import { parseLorebook } from '../lorebook.js';
+import { checkNesting } from '../text-files.js';
 import type { CardAsset, CardData, CardSpec, ExampleTurn } from './card-types.js';
 
 const text = z.string().nullish().transform((value) => value ?? '');
@@ -76,6 +77,7 @@ export function parseCardJson(jsonText: string, file: string): CardData {
   } catch (error) {
     throw new CharacterError(file, null, `invalid JSON: ${(error as Error).message}`, { cause: error });
   }
+  checkNesting(value, file);
   return parseCardObject(value, file);
 }
 
@@ -182,7 +184,8 @@ const userMarker = /^(\{\{\s*user\s*\}\}|<user>)$/i;
 const charMarker = /^(\{\{\s*char\s*\}\}|<bot>|<char>)$/i;
 
 function speakerOf(line: string, names: ExampleSpeakerNames): { speaker: ExampleTurn['speaker']; rest: string } | null {
-  const match = /^\s*([^:：]{1,64}?)\s*[:：]\s?(.*)$/s.exec(line);
+  // trimStart, not a leading \s* in the pattern: that made a line of spaces cubic (16,000 spaces took 20 s).
+  const match = /^([^:：]{1,64}?)\s*[:：]\s?(.*)$/s.exec(line.trimStart());
   if (!match) return null;
   const label = match[1]!.trim().toLowerCase();
   const rest = match[2]!;

@@ -70,6 +70,8 @@ export function parseChatHaruhiJsonl(content: string, file: string): ChatHaruhiJ
   const promptRow = rows.find(({ row }) => Object.entries(row).some(([key, value]) => key !== 'text' && value === 'system_prompt'));
   if (!promptRow) throw new CharacterError(file, null, 'no system prompt row (a row whose embedding column is "system_prompt")');
   const embeddingColumn = Object.entries(promptRow.row).find(([key, value]) => key !== 'text' && value === 'system_prompt')![0];
+  // How errors name the column: one named "" would otherwise vanish from the message.
+  const columnField = embeddingColumn === '' ? '""' : embeddingColumn;
 
   let config: string | null = null;
   let dimension: number | null = null;
@@ -85,11 +87,11 @@ export function parseChatHaruhiJsonl(content: string, file: string): ChatHaruhiJ
       chunks.push({ text: row.text as string, vector: null });
       continue;
     }
-    if (typeof marker !== 'string') throw new CharacterError(where, embeddingColumn, 'must be a base64 string');
-    const vector = decodeBigEndianFloat32(marker, where, embeddingColumn);
+    if (typeof marker !== 'string') throw new CharacterError(where, columnField, 'must be a base64 string');
+    const vector = decodeBigEndianFloat32(marker, where, columnField);
     dimension ??= vector.length;
     if (vector.length !== dimension) {
-      throw new CharacterError(where, embeddingColumn, `the vector has ${vector.length} dimensions, earlier rows have ${dimension}`);
+      throw new CharacterError(where, columnField, `the vector has ${vector.length} dimensions, earlier rows have ${dimension}`);
     }
     chunks.push({ text: row.text as string, vector });
   }
